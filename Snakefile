@@ -1,0 +1,35 @@
+# GDyNets: graph dynamical networks for atomic-scale dynamics (Xie et al., 2019).
+# `snakemake -c all` runs config/config.yaml (the toy system); see README.md.
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+wildcard_constraints:
+    system="|".join(SYSTEMS),
+    model="gdynet|vampnet",
+    k=r"\d+",
+    tau=r"\d+(\.\d+)?",
+
+
+include: "workflow/rules/data.smk"
+include: "workflow/rules/featurize.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/koopman.smk"
+include: "workflow/rules/toy.smk"
+include: "workflow/rules/figures.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

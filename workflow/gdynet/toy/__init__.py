@@ -1,0 +1,1 @@
+"""Toy system: one Li in a frozen FCC S lattice (simulation and ground-truth site labels)."""

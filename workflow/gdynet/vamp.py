@@ -1,0 +1,189 @@
+"""The VAMP-2 score (Eq. 5): the training objective and the validation metric.
+
+For instantaneous features x_t and time-lagged features y_t = x_{t+τ}, both (T, k),
+
+    C00 = cov(x, x),  C01 = cov(x, y),  C11 = cov(y, y)      (mean-free, 1/(T-1))
+    K̃   = C00^{-1/2} C01 C11^{-1/2}
+    VAMP-2 = 1 + ||K̃||_F^2
+
+The +1 is the constant singular function that the mean removal takes out; it
+makes the score comparable with deeptime's (``deeptime.decomposition.deep.vamp_score``),
+which is the reference implementation the tests compare against.
+
+Softmax features sum to one, so their mean-free covariances are singular (one
+eigenvalue is zero). The inverse square roots therefore keep only eigenvalues
+above `epsilon` (deeptime's ``mode='trunc'``): the dropped direction is the
+constant function, which the +1 already counts. `epsilon` is absolute, on the
+scale of the covariances (probabilities in [0, 1]: variances up to 0.25).
+
+Three entry points share that definition:
+
+- `vamp2_score` (torch, differentiable): the training loss is its negative.
+- `vamp2_score_np` (numpy, float64): evaluation of stored state probabilities.
+- `CovarianceAccumulator` + `vamp2_from_covariances`: the same score over data
+  streamed in batches (validation over many frame pairs without holding them).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def _check_pair(x, y) -> None:
+    if x.ndim != 2 or y.ndim != 2:
+        raise ValueError(
+            f"VAMP-2 needs 2-D features (T, k); got shapes {tuple(x.shape)} and {tuple(y.shape)}. "
+            "Flatten (T, n, k) state probabilities to (T*n, k) first."
+        )
+    if tuple(x.shape) != tuple(y.shape):
+        raise ValueError(
+            f"instantaneous and time-lagged features differ in shape: {tuple(x.shape)} vs {tuple(y.shape)}"
+        )
+    if x.shape[0] < 2:
+        raise ValueError(f"VAMP-2 needs at least 2 frame pairs, got {x.shape[0]}")
+
+
+# --------------------------------------------------------------------- torch
+
+
+def covariances(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Mean-free covariances C00, C01, C11 (k, k) of x, y (T, k), normalised by 1/(T-1)."""
+    _check_pair(x, y)
+    x = x - x.mean(dim=0, keepdim=True)
+    y = y - y.mean(dim=0, keepdim=True)
+    norm = 1.0 / (x.shape[0] - 1)
+    return norm * x.T @ x, norm * x.T @ y, norm * y.T @ y
+
+
+def _inv_sqrt(c: torch.Tensor, epsilon: float) -> torch.Tensor:
+    """C^{-1/2} on the eigenspace with eigenvalues > epsilon (truncated pseudo-inverse)."""
+    # Symmetrise: roundoff asymmetry would otherwise leak into eigh's gradient.
+    eigval, eigvec = torch.linalg.eigh(0.5 * (c + c.T))
+    keep = eigval > epsilon
+    eigval, eigvec = eigval[keep], eigvec[:, keep]
+    return (eigvec * eigval.rsqrt()) @ eigvec.T
+
+
+def vamp2_score(x, y, epsilon: float = 1e-6) -> torch.Tensor:
+    """Differentiable VAMP-2 score of features x, y (T, k) at one lag time.
+
+    x: features of frames t, y: features of frames t + τ (row i of y follows row i of x).
+    Returns a 0-d float64 tensor, 1 <= score <= 1 + rank. numpy arrays are accepted.
+
+    The covariances are formed in float64 whatever the input dtype (they are only
+    (k, k); float32 eigh of a matrix with a zero eigenvalue is noisy enough to
+    disturb the gradient). The gradient flows back in the input dtype.
+    """
+    x = torch.as_tensor(x)
+    y = torch.as_tensor(y)
+    _check_pair(x, y)
+    c00, c01, c11 = covariances(x.double(), y.double())
+    return vamp2_from_covariances_torch(c00, c01, c11, epsilon)
+
+
+def vamp2_from_covariances_torch(c00, c01, c11, epsilon: float = 1e-6) -> torch.Tensor:
+    """VAMP-2 = 1 + ||C00^{-1/2} C01 C11^{-1/2}||_F^2 from (k, k) covariance tensors."""
+    k = _inv_sqrt(c00, epsilon) @ c01 @ _inv_sqrt(c11, epsilon)
+    return 1.0 + (k * k).sum()
+
+
+# --------------------------------------------------------------------- numpy
+
+
+def _inv_sqrt_np(c: np.ndarray, epsilon: float) -> np.ndarray:
+    eigval, eigvec = np.linalg.eigh(0.5 * (c + c.T))
+    keep = eigval > epsilon
+    eigval, eigvec = eigval[keep], eigvec[:, keep]
+    return (eigvec / np.sqrt(eigval)) @ eigvec.T
+
+
+def vamp2_from_covariances(c00, c01, c11, epsilon: float = 1e-6) -> float:
+    """VAMP-2 score from mean-free covariances C00, C01, C11 (k, k) (numpy, float64)."""
+    c00, c01, c11 = (np.asarray(c, dtype=np.float64) for c in (c00, c01, c11))
+    if not (c00.shape == c01.shape == c11.shape and c00.ndim == 2 and c00.shape[0] == c00.shape[1]):
+        raise ValueError(f"covariances must be square and equal in shape, got {c00.shape}, {c01.shape}, {c11.shape}")
+    k = _inv_sqrt_np(c00, epsilon) @ c01 @ _inv_sqrt_np(c11, epsilon)
+    return float(1.0 + np.sum(k * k))
+
+
+def vamp2_score_np(x, y, epsilon: float = 1e-6) -> float:
+    """VAMP-2 score of features x, y (T, k) in numpy float64 (same definition as `vamp2_score`)."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    _check_pair(x, y)
+    x = x - x.mean(axis=0)
+    y = y - y.mean(axis=0)
+    norm = 1.0 / (x.shape[0] - 1)
+    return vamp2_from_covariances(norm * x.T @ x, norm * x.T @ y, norm * y.T @ y, epsilon)
+
+
+def lagged_score_np(chi: np.ndarray, lag: int, epsilon: float = 1e-6) -> float:
+    """VAMP-2 of state probabilities chi (T, n, k) of one trajectory at lag `lag` frames.
+
+    All targets' pairs (t, t + lag) are pooled into one score, as in Eq. 5.
+    """
+    chi = np.asarray(chi)
+    if chi.ndim == 2:
+        chi = chi[:, None, :]
+    if chi.ndim != 3:
+        raise ValueError(f"chi must be (T, n, k) or (T, k), got shape {chi.shape}")
+    if not 0 < lag < chi.shape[0]:
+        raise ValueError(f"lag must be between 1 and T-1 = {chi.shape[0] - 1} frames, got {lag}")
+    k = chi.shape[-1]
+    return vamp2_score_np(chi[:-lag].reshape(-1, k), chi[lag:].reshape(-1, k), epsilon)
+
+
+class CovarianceAccumulator:
+    """Streams (x, y) batches into the mean-free covariances C00, C01, C11.
+
+    Batches are merged with the pairwise (Chan et al.) update of means and
+    co-moments in float64, so the result equals `covariances` on the
+    concatenated data up to roundoff, without the cancellation of raw sums.
+    Accepts torch tensors (any device; stays there) or numpy arrays.
+    """
+
+    def __init__(self) -> None:
+        self.n = 0
+        self._mean_x = self._mean_y = None
+        self._m_xx = self._m_xy = self._m_yy = None
+
+    def add(self, x, y) -> None:
+        """Add a batch of pairs: x, y (b, k)."""
+        x = torch.as_tensor(x).detach().double()
+        y = torch.as_tensor(y).detach().double()
+        if x.ndim != 2 or x.shape != y.shape:
+            raise ValueError(f"need two (b, k) arrays of equal shape, got {tuple(x.shape)} and {tuple(y.shape)}")
+        b = x.shape[0]
+        if b == 0:
+            return
+        mx, my = x.mean(0), y.mean(0)
+        dx, dy = x - mx, y - my
+        bxx, bxy, byy = dx.T @ dx, dx.T @ dy, dy.T @ dy
+        if self.n == 0:
+            self._mean_x, self._mean_y = mx, my
+            self._m_xx, self._m_xy, self._m_yy = bxx, bxy, byy
+            self.n = b
+            return
+        if mx.shape != self._mean_x.shape:
+            raise ValueError(f"feature dimension changed from {self._mean_x.shape[0]} to {mx.shape[0]}")
+        n = self.n + b
+        ex, ey = mx - self._mean_x, my - self._mean_y
+        w = self.n * b / n
+        self._m_xx = self._m_xx + bxx + w * torch.outer(ex, ex)
+        self._m_xy = self._m_xy + bxy + w * torch.outer(ex, ey)
+        self._m_yy = self._m_yy + byy + w * torch.outer(ey, ey)
+        self._mean_x = self._mean_x + ex * (b / n)
+        self._mean_y = self._mean_y + ey * (b / n)
+        self.n = n
+
+    def covariances(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """C00, C01, C11 (k, k) float64 numpy, normalised by 1/(n-1)."""
+        if self.n < 2:
+            raise ValueError(f"need at least 2 pairs for covariances, have {self.n}")
+        norm = 1.0 / (self.n - 1)
+        return tuple(norm * m.cpu().numpy() for m in (self._m_xx, self._m_xy, self._m_yy))
+
+    def score(self, epsilon: float = 1e-6) -> float:
+        """VAMP-2 score of all pairs added so far."""
+        return vamp2_from_covariances(*self.covariances(), epsilon=epsilon)

@@ -1,0 +1,108 @@
+# Helpers for the rule files: config lookups, paths and target lists.
+
+SYSTEMS = config["systems"]
+RESULTS = "results/{system}"
+MODEL_DIR = "results/{system}/{model}/k{k}/tau{tau}ps"
+CHECKPOINT = "results/{system}/{model}/k{k}/tau{tau}ps/checkpoint.pt"  # not an output: survives a kill
+
+
+def fmt(x):
+    """Format a number for a path: 10 -> '10', 0.8 -> '0.8'."""
+    return f"{x:g}"
+
+
+def model_cfg(w):
+    return SYSTEMS[w.system]["models"][w.model]
+
+
+def model_dirs(system, model, k):
+    lags = SYSTEMS[system]["models"][model]["lags_ps"]
+    return [MODEL_DIR.format(system=system, model=model, k=k, tau=fmt(t)) for t in lags]
+
+
+def model_runs(system):
+    """Every (model, k) trained for a system."""
+    return [
+        (model, k)
+        for model, cfg in SYSTEMS[system]["models"].items()
+        for k in cfg["n_states"]
+    ]
+
+
+def trajectory_inputs(w):
+    source = SYSTEMS[w.system]["source"]
+    if source == "simulate":
+        return f"resources/{w.system}/simulated"
+    raise ValueError(f"systems.{w.system}.source: unknown source '{source}'")
+
+
+def frames(system="{system}"):
+    return multiext(f"results/{system}/frames/", "coords.npy", "lattices.npy", "meta.json")
+
+
+def graphs(system="{system}"):
+    return multiext(f"results/{system}/graphs/", "nbr_idx.npy", "nbr_dist.npy")
+
+
+def analyses(system):
+    return SYSTEMS[system].get("analyses", [])
+
+
+def all_targets():
+    targets = []
+    for system in SYSTEMS:
+        for model, k in model_runs(system):
+            targets.append(f"results/{system}/{model}/k{k}/tau_star.json")
+        if "toy" in analyses(system):
+            targets += toy_targets(system)
+    return targets
+
+
+def model_inputs(w):
+    """GDyNet reads graphs; the vanilla VAMPnet reads the target coordinates."""
+    data = graphs(w.system) if w.model == "gdynet" else frames(w.system)
+    return {"data": data, "meta": f"results/{w.system}/frames/meta.json"}
+
+
+def hyperparameters(w):
+    train = config["training"]
+    return {
+        "n_states": int(w.k),
+        "lag_ps": float(w.tau),
+        "radius_A": SYSTEMS[w.system]["graph"]["radius_A"],
+        **train[w.model],
+        **{key: train[key] for key in ("epochs", "steps_per_epoch", "batch_size",
+                                       "learning_rate", "seed")},
+    }
+
+
+def model_files(system, model, k, name):
+    return [f"{d}/{name}" for d in model_dirs(system, model, k)]
+
+
+def toy_targets(system):
+    models = SYSTEMS[system]["models"]
+    for model, k in [("gdynet", 2), ("vampnet", 2), ("vampnet", 8)]:
+        if k not in models.get(model, {}).get("n_states", []):
+            raise ValueError(
+                f"config: systems.{system}.analyses lists 'toy', which needs "
+                f"systems.{system}.models.{model}.n_states to include {k} (Fig. 2, Supp. Fig. 1)"
+            )
+    figures = [
+        "fig2b_timescales",
+        "fig2c_states",
+        "fig2d_ck",
+        "supp_fig1_vampnet8_timescales",
+    ]
+    return [f"results/{system}/analysis/validation.json"] + [
+        f"results/{system}/figures/{name}.{ext}" for name in figures for ext in ("png", "pdf")
+    ]
+
+
+def figure(name, caption):
+    return report(
+        multiext(f"results/{{system}}/figures/{name}", ".png", ".pdf"),
+        caption=f"../report/{caption}.rst",
+        category="Figures",
+        subcategory="{system}",
+    )

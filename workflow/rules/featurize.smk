@@ -1,0 +1,19 @@
+# Stage 2: the periodic M-nearest-neighbour graph of every frame.
+
+
+rule featurize:
+    input:
+        frames(),
+    output:
+        graphs(),
+    log:
+        "logs/{system}/featurize.log",
+    benchmark:
+        "benchmarks/{system}/featurize.tsv"
+    params:
+        n_neighbors=lambda w: SYSTEMS[w.system]["graph"]["n_neighbors"],
+    threads: 1
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/featurize.py"

@@ -1,0 +1,39 @@
+# Stage 6 for the toy system: geometric ground truth (tet/oct site of every frame) and the
+# validation of the learned model against it.
+
+
+rule label_sites:
+    input:
+        frames(),
+    output:
+        "results/{system}/analysis/sites.npz",
+    log:
+        "logs/{system}/analysis/label_sites.log",
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/label_sites.py"
+
+
+rule validate_toy:
+    input:
+        sites="results/{system}/analysis/sites.npz",
+        splits="results/{system}/splits.json",
+        meta="results/{system}/frames/meta.json",
+        tau_star="results/{system}/gdynet/k2/tau_star.json",
+        chi=lambda w: model_files(w.system, "gdynet", 2, "chi_test.npy"),
+        koopman=lambda w: model_files(w.system, "gdynet", 2, "koopman.json"),
+    output:
+        report(
+            "results/{system}/analysis/validation.json",
+            caption="../report/validation.rst",
+            category="Toy system",
+        ),
+    log:
+        "logs/{system}/analysis/validate.log",
+    params:
+        lags_ps=lambda w: SYSTEMS[w.system]["models"]["gdynet"]["lags_ps"],
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/validate_toy.py"

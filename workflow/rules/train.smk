@@ -1,0 +1,47 @@
+# Stage 3 and 4: train one model per (system, model, n_states k, lag τ), then predict the
+# state probabilities χ of every test frame.
+
+
+rule train:
+    input:
+        unpack(model_inputs),
+        splits="results/{system}/splits.json",
+    output:
+        model=f"{MODEL_DIR}/model.pt",
+        metrics=f"{MODEL_DIR}/metrics.csv",
+    log:
+        "logs/{system}/train/{model}_k{k}_tau{tau}ps.log",
+    benchmark:
+        "benchmarks/{system}/train/{model}_k{k}_tau{tau}ps.tsv"
+    params:
+        hyper=hyperparameters,
+        device=config["training"]["device"],
+        checkpoint=lambda w: CHECKPOINT.format(**w),
+    threads: 1
+    resources:
+        gpu=config["training"].get("gpus", 0),
+        runtime=120,
+    conda:
+        "../../envs/torch.yaml"
+    script:
+        "../scripts/train.py"
+
+
+rule predict:
+    input:
+        unpack(model_inputs),
+        model=f"{MODEL_DIR}/model.pt",
+        splits="results/{system}/splits.json",
+    output:
+        chi=f"{MODEL_DIR}/chi_test.npy",
+    log:
+        "logs/{system}/predict/{model}_k{k}_tau{tau}ps.log",
+    params:
+        device=config["training"]["device"],
+    threads: 1
+    resources:
+        gpu=config["training"].get("gpus", 0),
+    conda:
+        "../../envs/torch.yaml"
+    script:
+        "../scripts/predict.py"

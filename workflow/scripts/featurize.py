@@ -1,0 +1,12 @@
+"""Build the periodic M-nearest-neighbour graph of every frame."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # gdynet, also in conda envs
+
+from gdynet import logs, store
+
+log = logs.to_file(snakemake.log[0])
+frames = store.open_frames(Path(snakemake.input[0]).parent)
+store.write_graphs(frames, Path(snakemake.output[0]).parent, snakemake.params.n_neighbors)

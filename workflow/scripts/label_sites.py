@@ -1,0 +1,19 @@
+"""Geometric ground truth: the tet/oct site of the Li in every frame of the toy system."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # gdynet, also in conda envs
+
+import numpy as np
+
+from gdynet import io, logs, store
+from gdynet.toy import sites
+
+log = logs.to_file(snakemake.log[0])
+frames = store.open_frames(Path(snakemake.input[0]).parent)
+lattice_A = float(frames.lattices[0, 0, 0])
+li = int(np.ravel(frames.target_index)[0])
+site_type, site_id = sites.label_sites(np.asarray(frames.coords[:, li], dtype=np.float64), lattice_A)
+log.info("tet fraction %.4f over %d frames", site_type.mean(), site_type.size)
+io.save_npz(snakemake.output[0], site_type=site_type, site_id=site_id)

@@ -1,0 +1,15 @@
+"""Split every trajectory in time into train, validation and test frames."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # gdynet, also in conda envs
+
+from gdynet import io, logs, splits, store
+
+log = logs.to_file(snakemake.log[0])
+frames = store.open_frames(Path(snakemake.input.meta).parent)
+ranges = splits.time_fractions(frames.segments, **snakemake.params.split)
+for name, r in ranges.items():
+    log.info("%s: %d frames in %d ranges", name, sum(b - a for a, b in r), len(r))
+io.save_json(snakemake.output[0], ranges)

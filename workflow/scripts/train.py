@@ -1,0 +1,38 @@
+"""Train one model (GDyNet or vanilla VAMPnet) at one lag time by maximising VAMP-2."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # gdynet, also in conda envs
+
+from gdynet import datasets, io, logs, model, splits, training
+
+log = logs.to_file(snakemake.log[0])
+w, hyper = snakemake.wildcards, dict(snakemake.params.hyper)
+graphs_dir = Path(snakemake.input.data[0]).parent
+frames, data = datasets.open_model_data(w.model, Path(snakemake.input.meta).parent, graphs_dir)
+ranges = io.load_json(snakemake.input.splits)
+lag = splits.to_frames(hyper["lag_ps"], frames.frame_interval_ps)
+for split in ("train", "val"):
+    splits.check_lag(ranges[split], lag, split)
+
+if w.model == "gdynet":
+    net = model.GDyNet(
+        frames.atom_types, frames.target_index, n_states=hyper["n_states"],
+        atom_fea_len=hyper["atom_fea_len"], n_conv=hyper["n_conv"],
+        radius_A=hyper["radius_A"], batch_norm=hyper["batch_norm"],
+    )
+else:
+    net = model.VAMPNet(data.features, n_states=hyper["n_states"], hidden=hyper["hidden"])
+
+log.info("training %s with %d states at lag %g ps (%d frames)", w.model, hyper["n_states"],
+         hyper["lag_ps"], lag)
+metrics = training.fit(
+    net, data, train_ranges=ranges["train"], val_ranges=ranges["val"], lag=lag,
+    epochs=hyper["epochs"], steps_per_epoch=hyper["steps_per_epoch"],
+    batch_size=hyper["batch_size"], lr=hyper["learning_rate"], seed=hyper["seed"],
+    checkpoint=snakemake.params.checkpoint, device=snakemake.params.device, log=log,
+)
+training.save_model(snakemake.output.model, net, meta={**hyper, "lag_frames": lag})
+with io.atomic_path(snakemake.output.metrics) as tmp:
+    metrics.to_csv(tmp, index=False)

@@ -1,0 +1,34 @@
+"""Check the learned toy model against the geometric tet/oct ground truth (validation.json)."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # gdynet, also in conda envs
+
+import numpy as np
+
+from gdynet import io, koopman, logs, splits
+from gdynet.toy import validation
+
+log = logs.to_file(snakemake.log[0])
+tau_star = io.load_json(snakemake.input.tau_star)["tau_star_ps"]
+which = [float(t) for t in snakemake.params.lags_ps].index(float(tau_star))
+test = io.load_json(snakemake.input.splits)["test"]
+dt = io.load_json(snakemake.input.meta)["frame_interval_ps"]
+lag = splits.to_frames(tau_star, dt)
+
+chi = np.load(snakemake.input.chi[which])
+labels = np.load(snakemake.input.sites)
+test_frames = np.concatenate([np.arange(a, b) for a, b in test])
+site_type = labels["site_type"][test_frames]
+site_id = labels["site_id"][test_frames]
+
+result = validation.validate(
+    chi_pieces=splits.pieces(chi, test),
+    site_type_pieces=splits.pieces(site_type, test),
+    site_id_pieces=splits.pieces(site_id, test),
+    lag=lag, lag_ps=tau_star,
+)
+result["tau_star_ps"] = tau_star
+log.info("validation: %s", result)
+io.save_json(snakemake.output[0], result)
