@@ -1,4 +1,4 @@
-# Helpers for the rule files: config lookups, paths and target lists.
+# Shared helpers: config lookups, paths and target lists.
 
 SYSTEMS = config["systems"]
 RESULTS = "results/{system}"
