@@ -9,20 +9,23 @@ atom's own images are neighbours too; only the atom itself at zero shift is not.
 Minimum-image searches (scipy's periodic cKDTree, freud) return each atom at most
 once and are therefore wrong here.
 
-Two exact strategies, chosen automatically:
+Two exact strategies, chosen automatically from N and the cell:
 
 * ``dense``: vectorised over frames, for small cells (the toy system, ~2e6 frames of
   5 atoms). For every pair (i, j) only the few images of j that can lie within a
   radius R of i are enumerated; R is an upper bound on the M-th neighbour distance
   that is checked after the fact (see `_knn_dense`).
-* ``cutoff``: one vesin cutoff search per frame, the cutoff grown until every atom
-  has at least M neighbours, for large cells (up to ~20 000 atoms, M = 20).
+* ``cutoff``: one vesin cutoff search per frame for large cells (up to ~20 000
+  atoms, M = 20). Atoms with fewer than M neighbours within the cutoff are few by
+  construction (the cutoff grows otherwise) and get an exact dense search as
+  centers (see `_knn_cutoff`).
 """
 
 from __future__ import annotations
 
 import math
 import operator
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -30,16 +33,28 @@ from . import logs
 
 logger = logs.get()
 
-# Bytes of working memory per candidate (i, j, image) in the dense path: float64
-# squared distance, int64/float64 sort key and temporaries. Used to size chunks.
+# Working memory per candidate (i, j, image) in the dense path: float32 squared
+# distance, component and direction buffers, direction order, int64 sort key,
+# partition copy. Sizes the chunks.
 _BYTES_PER_CANDIDATE = 48
-_DEFAULT_CHUNK_BYTES = 256 * 2**20
-# Use the dense path while an atom has at most this many candidate images; beyond
-# it the per-frame cutoff search is cheaper (measured, see the integrator notes).
-_DENSE_MAX_CANDIDATES = 1000
-# Relative safety margin on search radii, so that rounding never drops an image
-# that lies exactly on the search sphere.
-_MARGIN = 1e-9
+_DEFAULT_CHUNK_BYTES = 32 * 2**20
+# Use the dense path for at most this many atoms and candidate images per frame;
+# beyond that one cutoff search per frame is cheaper. Measured (random atoms at
+# 0.05 Å^-3, m = 20, per frame): N = 40: 0.44 vs 0.73 ms, N = 64: 0.60 vs 0.63 ms,
+# N = 100: 1.5 vs 0.8 ms (dense vs cutoff).
+_DENSE_MAX_ATOMS = 64
+_DENSE_MAX_CANDIDATES = 16384
+# Exactly equal distances (a frozen, perfect lattice) are ordered by the direction of
+# the displacement D, never by atom index: by u . D for a fixed unit vector u with
+# rationally independent components, so that no two distinct lattice vectors tie
+# again. Displacements do not change when the whole crystal is translated, so
+# translation-equivalent configurations (the Li in any of the 4 octahedral sites of
+# the toy cell) get isomorphic graphs. An index-based tie-break instead lets the
+# network tell those sites apart and learn a spurious "global" slow process.
+_TIE_DIRECTION = np.array([1.0, math.sqrt(2.0), math.sqrt(3.0)]) / math.sqrt(6.0)
+# Relative margin on covered radii, so that rounding never passes off a candidate
+# list as complete when an image lies on the search sphere.
+_MARGIN = 1e-6
 
 
 def periodic_knn(coords, lattices, m: int, *, method: str = "auto"):
@@ -50,7 +65,10 @@ def periodic_knn(coords, lattices, m: int, *, method: str = "auto"):
         (any triclinic, right-handed cell, i.e. det > 0).
     m: number of neighbours per atom (may exceed N: periodic images fill the list).
     method: "auto" (default), "dense" (vectorised image enumeration, small cells) or
-        "cutoff" (vesin per frame, large cells). All give the same answer.
+        "cutoff" (vesin per frame, large cells). Both are exact. "auto" takes
+        "dense" for N <= 64 atoms with at most 16384 candidate images per frame
+        (N^2 times the images per pair that a sphere holding ~m atoms needs), else
+        "cutoff".
 
     Returns (idx, dist):
         idx (F, N, m) int32: atom index j of each neighbour of atom i. Periodic images
@@ -64,12 +82,16 @@ def periodic_knn(coords, lattices, m: int, *, method: str = "auto"):
     if method not in ("auto", "dense", "cutoff"):
         raise ValueError(f"method must be 'auto', 'dense' or 'cutoff', got {method!r}")
     if n_frames == 0:
-        return (np.zeros((0, n_atoms, m), np.int32), np.zeros((0, n_atoms, m), np.float32))
+        return np.zeros((0, n_atoms, m), np.int32), np.zeros((0, n_atoms, m), np.float32)
+    cell = _Cells.of(lattices)
     if method == "auto":
-        method = "dense" if _dense_candidates(lattices, n_atoms, m) <= _DENSE_MAX_CANDIDATES else "cutoff"
+        radius = _radius_guess(cell.volume, n_atoms, m)
+        per_pair = np.prod(_image_counts(radius[:, None] / cell.widths), axis=1).max()
+        small = n_atoms <= _DENSE_MAX_ATOMS and n_atoms**2 * per_pair <= _DENSE_MAX_CANDIDATES
+        method = "dense" if small else "cutoff"
     if method == "dense":
-        return _knn_dense(coords, lattices, m)
-    return _knn_cutoff(coords, lattices, m)
+        return _knn_dense(coords, cell, m)
+    return _knn_cutoff(coords, cell, m)
 
 
 def gaussian_expand(dist, radius_A: float, step_A: float = 0.2, sigma_A: float = 0.2) -> np.ndarray:
@@ -77,7 +99,7 @@ def gaussian_expand(dist, radius_A: float, step_A: float = 0.2, sigma_A: float =
 
     dist: (...) distances, Å. mu_t = t * step_A for t = 0..K, K = round(radius_A / step_A).
     Returns (..., K + 1); float32 for float32 input, else float64.
-    Note the paper's form has no factor 1/2 in the exponent: sigma^2, not 2 sigma^2.
+    The paper's exponent has sigma^2, not 2 sigma^2, and we keep it that way.
     """
     for name, value in (("radius_A", radius_A), ("step_A", step_A), ("sigma_A", sigma_A)):
         if not (np.isfinite(value) and value > 0):
@@ -94,12 +116,16 @@ def gaussian_expand(dist, radius_A: float, step_A: float = 0.2, sigma_A: float =
 
 def _validate(coords, lattices, m):
     try:
+        if isinstance(m, bool):
+            raise TypeError
         m = operator.index(m)
     except TypeError:
         raise ValueError(f"m must be an integer number of neighbours, got {m!r}") from None
-    if isinstance(m, bool) or m < 1:
+    if m < 1:
         raise ValueError(f"m must be an integer >= 1, got {m!r}")
-    coords = np.asarray(coords, dtype=np.float64)
+    coords = np.asarray(coords)
+    if not np.issubdtype(coords.dtype, np.floating):
+        coords = coords.astype(np.float64)
     lattices = np.asarray(lattices, dtype=np.float64)
     if coords.ndim != 3 or coords.shape[2] != 3:
         raise ValueError(f"coords must have shape (frames, atoms, 3), got {coords.shape}")
@@ -111,49 +137,70 @@ def _validate(coords, lattices, m):
             f"coords {coords.shape}, got {lattices.shape}; for a fixed cell use "
             "np.broadcast_to(cell, (F, 3, 3))"
         )
-    if not np.isfinite(coords).all():
-        bad = np.unique(np.nonzero(~np.isfinite(coords))[0])
-        raise ValueError(f"coords contain non-finite values (NaN/inf) in frames {bad[:10].tolist()}")
-    if not np.isfinite(lattices).all():
-        bad = np.unique(np.nonzero(~np.isfinite(lattices))[0])
-        raise ValueError(f"lattices contain non-finite values (NaN/inf) in frames {bad[:10].tolist()}")
-    if lattices.shape[0]:
-        det = np.linalg.det(lattices)
-        scale = np.prod(np.linalg.norm(lattices, axis=2), axis=1)
-        singular = ~(np.abs(det) > 1e-10 * scale)
+    for name, array in (("coords", coords), ("lattices", lattices)):
+        finite = np.isfinite(array).all(axis=(1, 2))
+        if not finite.all():
+            bad = np.nonzero(~finite)[0]
+            raise ValueError(f"{name} contain non-finite values (NaN/inf) in frames {bad[:10].tolist()}")
+    return coords, lattices, m
+
+
+@dataclass(frozen=True)
+class _Cells:
+    """Per-frame cell geometry; checked on construction.
+
+    lattices (F, 3, 3) rows a, b, c, Å; inv (F, 3, 3) its inverse (frac = cart @ inv);
+    widths (F, 3) perpendicular widths, Å; volume (F,) Å^3; shared: one cell for all.
+    """
+
+    lattices: np.ndarray
+    inv: np.ndarray
+    widths: np.ndarray
+    volume: np.ndarray
+    shared: bool
+
+    @classmethod
+    def of(cls, lattices):
+        n_frames = len(lattices)
+        # An MD cell is usually fixed: do the 3x3 algebra once, not per frame.
+        shared = bool((lattices == lattices[0]).all())
+        cells = lattices[:1] if shared else lattices
+        volume = np.linalg.det(cells)
+        scale = np.prod(np.linalg.norm(cells, axis=2), axis=1)
+        singular = ~(np.abs(volume) > 1e-10 * scale)
         if singular.any():
-            bad = np.nonzero(singular)[0]
+            bad = np.arange(n_frames) if shared else np.nonzero(singular)[0]
             raise ValueError(
                 f"singular cell (zero volume, linearly dependent lattice vectors) in frames "
                 f"{bad[:10].tolist()}; lattices rows must be the three lattice vectors a, b, c in Å"
             )
-        if (det < 0).any():
-            bad = np.nonzero(det < 0)[0]
+        if (volume < 0).any():
+            bad = np.arange(n_frames) if shared else np.nonzero(volume < 0)[0]
             raise ValueError(
                 f"left-handed cell (det < 0, negative volume) in frames {bad[:10].tolist()}; "
                 "give the lattice vectors as a right-handed set, e.g. swap two rows"
             )
-    return coords, lattices, m
+        inv = np.linalg.inv(cells)
+        # Width k = V / |a_l x a_n| = 1 / |b_k|, b_k the reciprocal vectors (columns of
+        # inv); a sphere of radius R spans at most R / w_k cells along axis k.
+        widths = 1.0 / np.linalg.norm(inv, axis=1)
+        expand = (lambda a: np.broadcast_to(a, (n_frames,) + a.shape[1:])) if shared else (lambda a: a)
+        return cls(lattices, expand(inv), expand(widths), expand(volume), shared)
+
+    def take(self, frames):
+        if self.shared:
+            n = len(frames)
+            return _Cells(*(np.broadcast_to(a[:1], (n,) + a.shape[1:]) for a in
+                            (self.lattices, self.inv, self.widths, self.volume)), True)
+        arrays = (self.lattices, self.inv, self.widths, self.volume)
+        return _Cells(*(a[frames] for a in arrays), False)
 
 
-# ---------------------------------------------------------------------- geometry
-
-
-def _widths(lattices):
-    """(F, 3) perpendicular widths of the cells, Å: the distance between opposite faces.
-
-    Width k = V / |a_l x a_n| = 1 / |b_k| with b_k the reciprocal vector (columns of
-    inv(lattice)); a sphere of radius R spans at most R / w_k cells along axis k.
-    """
-    return 1.0 / np.linalg.norm(np.linalg.inv(lattices), axis=1)
-
-
-def _radius_guess(lattices, n_atoms, m):
-    """(F,) radius, Å, of a sphere holding m + 1 atoms at the cell's mean density.
+def _radius_guess(volume, n_atoms, m):
+    """(F,) radius, Å, of a sphere holding m + 1 atoms at the cell's mean density (+10 %).
 
     Only a starting guess; both paths verify it and grow it where needed.
     """
-    volume = np.linalg.det(lattices)
     return 1.1 * (3.0 * (m + 1) * volume / (4.0 * math.pi * n_atoms)) ** (1.0 / 3.0)
 
 
@@ -167,15 +214,10 @@ def _image_counts(radius_over_width):
     return np.floor(2.0 * radius_over_width).astype(np.int64) + 1
 
 
-def _dense_candidates(lattices, n_atoms, m):
-    r = (_radius_guess(lattices, n_atoms, m)[:, None] / _widths(lattices)).max(axis=0)
-    return n_atoms * int(np.prod(_image_counts(r)))
-
-
 # ------------------------------------------------------------------- dense path
 
 
-def _knn_dense(coords, lattices, m, *, radius=None, chunk_bytes=_DEFAULT_CHUNK_BYTES):
+def _knn_dense(coords, cell, m, *, centers=None, radius=None, chunk_bytes=None):
     """Exact periodic kNN for many frames of a small cell, vectorised over frames.
 
     For a search radius R (per frame), every pair (i, j) gets the prod_k c_k images
@@ -186,135 +228,182 @@ def _knn_dense(coords, lattices, m, *, radius=None, chunk_bytes=_DEFAULT_CHUNK_B
     upper bound on the true m-th distance (candidates are real images), so the
     second pass is exact.
 
+    centers: optional (k,) atom indices; only their neighbours are returned,
+        (F, k, m), still searched among all N atoms (default: all atoms).
     radius: optional (F,) starting radii, Å (default: density guess, `_radius_guess`).
     """
     n_frames, n_atoms, _ = coords.shape
-    widths = _widths(lattices)
+    centers = np.arange(n_atoms) if centers is None else np.asarray(centers, dtype=np.int64)
+    chunk_bytes = _DEFAULT_CHUNK_BYTES if chunk_bytes is None else chunk_bytes
     if radius is None:
-        radius = _radius_guess(lattices, n_atoms, m)
+        radius = _radius_guess(cell.volume, n_atoms, m)
     radius = np.array(radius, dtype=np.float64)
-    # Enough candidates for m neighbours (e.g. one atom in the cell, large m).
+    # Enough candidates for m neighbours (e.g. one atom in the cell with large m).
     while True:
-        counts = _image_counts(radius[:, None] / widths)
+        counts = _image_counts(radius[:, None] / cell.widths)
         short = n_atoms * np.prod(counts, axis=1) - 1 < m
         if not short.any():
             break
         radius[short] *= 1.25
 
-    idx = np.empty((n_frames, n_atoms, m), np.int32)
-    dist = np.empty((n_frames, n_atoms, m), np.float32)
+    idx = np.empty((n_frames, len(centers), m), np.int32)
+    dist = np.empty((n_frames, len(centers), m), np.float32)
     redo = []
-    # Group frames by their image grid so a chunk shares one shift grid (in an MD
-    # trajectory of a fixed or slowly changing cell there is a single group).
-    keys, group = np.unique(_image_counts(radius[:, None] / widths), axis=0, return_inverse=True)
-    for g, c in enumerate(keys):
-        frames = np.nonzero(group.ravel() == g)[0]
-        per_frame = n_atoms * n_atoms * int(np.prod(c)) * _BYTES_PER_CANDIDATE
+    # Frames sharing an image grid go through together (one group for a fixed cell).
+    if (counts == counts[0]).all():
+        groups = [(counts[0], np.arange(n_frames))]
+    else:
+        keys, inverse = np.unique(counts, axis=0, return_inverse=True)
+        groups = [(c, np.nonzero(inverse.ravel() == g)[0]) for g, c in enumerate(keys)]
+    for c, frames in groups:
+        per_frame = len(centers) * n_atoms * int(np.prod(c)) * _BYTES_PER_CANDIDATE
         step = max(1, chunk_bytes // per_frame)
         for start in range(0, len(frames), step):
             sel = frames[start : start + step]
-            r_k = radius[sel, None] / widths[sel]
-            idx[sel], dist[sel], ok = _dense_chunk(coords[sel], lattices[sel], r_k, c, m)
+            idx[sel], dist[sel], ok = _dense_chunk(coords[sel], cell.take(sel), radius[sel], c, m, centers)
             redo.extend(sel[~ok].tolist())
     if redo:
         redo = np.asarray(redo)
-        logger.info("periodic_knn: %d of %d frames needed a larger search radius", len(redo), n_frames)
-        bound = dist[redo, :, -1].max(axis=1).astype(np.float64) * (1.0 + 1e-6) + 1e-6
-        idx[redo], dist[redo] = _knn_dense(coords[redo], lattices[redo], m, radius=bound, chunk_bytes=chunk_bytes)
+        logger.debug("periodic_knn: %d of %d frames needed a larger search radius", len(redo), n_frames)
+        bound = dist[redo, :, -1].max(axis=1).astype(np.float64) * (1.0 + 4 * _MARGIN)
+        idx[redo], dist[redo] = _knn_dense(
+            coords[redo], cell.take(redo), m, centers=centers, radius=bound, chunk_bytes=chunk_bytes
+        )
     return idx, dist
 
 
-def _dense_chunk(coords, lattices, r_k, counts, m):
-    """One chunk of `_knn_dense`; r_k (F, 3) = R / w_k, counts (3,) images per axis.
+def _to_cart(frac, lattices):
+    """Fractional (..., 3) times lattice rows (3, 3) or per frame (F, 3, 3) -> Å.
 
-    Returns idx (F, N, m), dist (F, N, m) and ok (F,) bool: the answer is exact.
+    einsum's plain loop, not BLAS: with K = 3 a GEMM gains nothing, and a threaded
+    BLAS slowed the whole path down 4x when the cores were shared with other jobs.
+    """
+    if lattices.ndim == 2:
+        return np.einsum("...k,kl->...l", frac, lattices)
+    return np.einsum("f...k,fkl->f...l", frac, lattices)
+
+
+def _dense_chunk(coords, cell, radius, counts, m, centers):
+    """One chunk of `_knn_dense`; radius (F,) Å, counts (3,) images per axis and pair.
+
+    Returns idx (F, k, m), dist (F, k, m) for the k centers and ok (F,) bool: exact.
     """
     n_frames, n_atoms, _ = coords.shape
-    inv = np.linalg.inv(lattices)
-    frac = coords @ inv  # rows of `lattices` are a, b, c, so cart = frac @ lattice
-    frac -= np.floor(frac)
-    sep = frac[:, None, :, :] - frac[:, :, None, :]  # (F, i, j, 3): f_j - f_i
-    sep -= np.round(sep)
-    # Lowest shift n_k that can reach within R; the c_k shifts base .. base + c_k - 1
-    # then cover [ceil(-r - f), floor(r - f)] (floor(r-f) - ceil(-r-f) <= floor(2r)).
-    base = np.ceil(-r_k[:, None, None, :] - sep)
-    start = (sep + base) @ lattices[:, None]  # (F, i, j, 3) Å, the first image
+    n_centers = len(centers)
+    r_k = radius[:, None] / cell.widths  # (F, 3)
+    lattices = cell.lattices[0] if cell.shared else cell.lattices
+    frac = _to_cart(coords.astype(np.float64), cell.inv[0] if cell.shared else cell.inv)
+    sep = frac[:, None, :, :] - frac[:, centers, None, :]  # (F, i, j, 3): f_j - f_i
+    sep -= np.round(sep)  # in [-1/2, 1/2]
+    # Lowest shift n_k that can come within R; the c_k shifts base .. base + c_k - 1
+    # then cover [ceil(-r - f), floor(r - f)], since floor(r-f) - ceil(-r-f) <= floor(2r).
+    sep += np.ceil(-r_k[:, None, None, :] - sep)
+    first = _to_cart(sep, lattices).astype(np.float32)  # (F, i, j, 3) Å, first image of j
+    del sep
     grid = np.stack(np.meshgrid(*(np.arange(c) for c in counts), indexing="ij"), -1).reshape(-1, 3)
-    steps = grid.astype(np.float64) @ lattices  # (F, C, 3) Å, offsets from the first image
-    n_img = grid.shape[0]
+    # (F or 1, C, 3) Å, offsets of the enumerated images from the first one
+    if cell.shared:
+        steps = (grid @ lattices)[None]
+    else:
+        steps = np.einsum("ck,fkl->fcl", grid.astype(np.float64), lattices)
+    steps = steps.astype(np.float32)
+    n_img = len(grid)
 
-    # Squared distances (F, i, j, C), one Cartesian component at a time.
-    sq = np.zeros((n_frames, n_atoms, n_atoms, n_img))
+    # Squared distances (F, i, j, C) in float32: components are <~ 3 R, so the error
+    # is ~1e-6 Å, far below what Eq. 7 (sigma = 0.2 Å) resolves.
+    sq = np.zeros((n_frames, n_centers, n_atoms, n_img), np.float32)
+    tie = np.zeros_like(sq)  # u . D, Å (see _TIE_DIRECTION)
     comp = np.empty_like(sq)
     for k in range(3):
-        np.add(start[..., k, None], steps[:, None, None, :, k], out=comp)
+        np.add(first[..., k, None], steps[:, None, None, :, k], out=comp)
+        tie += np.float32(_TIE_DIRECTION[k]) * comp
         comp *= comp
         sq += comp
-    del comp
-    # Atom i itself at zero shift: for the self pair sep = 0, base = ceil(-r), so the
-    # zero shift sits at grid offset -base = floor(r) (the same for all i).
-    self_shift = -np.ceil(-r_k)  # (F, 3)
-    self_img = np.nonzero((grid[None, :, :] == self_shift[:, None, :]).all(axis=2))[1]
-    atoms = np.arange(n_atoms)
-    sq[np.arange(n_frames)[:, None], atoms, atoms, self_img[:, None]] = np.inf
+    del comp, first
+    # Atom i itself at zero shift: the self pair has sep = 0, so its zero shift sits
+    # at grid offset -ceil(-r_k) = floor(r_k) (the same for every atom i).
+    self_grid = np.floor(r_k).astype(np.int64)  # (F, 3)
+    self_img = (self_grid[:, 0] * counts[1] + self_grid[:, 1]) * counts[2] + self_grid[:, 2]
+    sq[np.arange(n_frames)[:, None], np.arange(n_centers), centers, self_img[:, None]] = np.inf
 
-    # Select with one SIMD sort on packed keys: float32 squared distance in the high
-    # 32 bits, candidate number (j, image) in the low ones. Non-negative IEEE floats
-    # order like their bit patterns, and the packed int64 read as float64 is finite
-    # and positive, so numpy's fast float sort orders by distance, then candidate.
-    sq = sq.reshape(n_frames, n_atoms, n_atoms * n_img)
-    key = sq.astype(np.float32).view(np.int32).astype(np.int64)
-    key <<= 32
-    key |= np.arange(n_atoms * n_img, dtype=np.int64)
+    # Select with numpy's SIMD float sort on packed keys: the float32 squared distance
+    # in the high 32 bits, the candidate number (j, image) in the low ones. Non-negative
+    # IEEE floats order like their bit patterns, and the packed int64 read as float64
+    # is finite and non-negative, so the keys order by distance, then by candidate.
+    # Candidates in direction order, so that the packed key below breaks exact distance
+    # ties by direction (see _TIE_DIRECTION).
+    n_cand = n_atoms * n_img
+    by_direction = np.argsort(tie.reshape(n_frames, n_centers, n_cand), axis=-1)
+    del tie
+    sq = np.take_along_axis(sq.reshape(n_frames, n_centers, n_cand), by_direction, axis=-1)
+    packed = np.empty((n_frames, n_centers, n_cand, 2), np.int32)  # little endian: [low, high]
+    packed[..., 1] = sq.view(np.int32)
+    packed[..., 0] = np.arange(n_cand, dtype=np.int32)
     del sq
-    if m < key.shape[-1]:
-        key = np.partition(key.view(np.float64), m - 1, axis=-1)[..., :m]
-    key = np.sort(key.view(np.float64), axis=-1).view(np.int64)
+    key = packed.view(np.float64)[..., 0]
+    if m < n_cand:
+        key = np.partition(key, m - 1, axis=-1)[..., :m]
+    key = np.sort(key, axis=-1).view(np.int32).reshape(n_frames, n_centers, m, 2)
 
-    cand = (key & 0xFFFFFFFF).astype(np.int64)
-    # sqrt of the float32 key keeps the order; the error (~1e-7 relative) is far below
-    # what Eq. 7 (sigma = 0.2 Å) can resolve.
-    dist = np.sqrt((key >> 32).astype(np.int32).view(np.float32))
+    cand = np.take_along_axis(by_direction, key[..., 0].astype(np.int64), axis=-1)
     idx = (cand // n_img).astype(np.int32)
-    # Exact iff every atom's m-th distance is within the radius the grid covers.
-    covered = (r_k * _widths(lattices)).min(axis=1) * (1.0 - _MARGIN)
-    ok = dist[:, :, -1].max(axis=1) <= covered
+    # sqrt of the float32 square keeps the order (correctly rounded sqrt is monotone).
+    dist = np.sqrt(key[..., 1].view(np.float32))
+    # Exact iff every atom's m-th distance is within the radius the grid covers
+    # (min_k r_k w_k = R, less a margin for the float32 distances).
+    ok = dist[:, :, -1].max(axis=1) <= radius * (1.0 - _MARGIN)
     return idx, dist, ok
 
 
 # ------------------------------------------------------------------ cutoff path
 
 
-def _knn_cutoff(coords, lattices, m):
+def _knn_cutoff(coords, cell, m, *, chunk_bytes=None):
     """Exact periodic kNN with one vesin cutoff search per frame (large cells).
 
-    The cutoff starts at the density guess and grows until every atom has >= m
-    neighbours within it; those include the m nearest images. The next frame starts
-    from this frame's largest m-th distance (+5 %), so a trajectory needs about one
-    search per frame. Memory is O(N m) per frame.
+    Atoms with >= m neighbours within the cutoff take their m nearest from it. The few
+    with fewer (low-density spots) get an exact `_knn_dense` search as centers; if
+    there are many, the cutoff grows and the search is redone. The next frame starts
+    from the 99.9th percentile of this frame's m-th distances (+2 %), so a trajectory
+    needs about one search per frame. Memory is O(N m) per frame.
     """
     from vesin import NeighborList
 
+    chunk_bytes = _DEFAULT_CHUNK_BYTES if chunk_bytes is None else chunk_bytes
     n_frames, n_atoms, _ = coords.shape
     idx = np.empty((n_frames, n_atoms, m), np.int32)
     dist = np.empty((n_frames, n_atoms, m), np.float32)
-    guess = _radius_guess(lattices, n_atoms, m)
-    cutoff = None
+    guess = _radius_guess(cell.volume, n_atoms, m)
+    cutoff = float(guess[0])
+    max_deficient = max(8, n_atoms // 500)
     for f in range(n_frames):
-        cutoff = guess[f] if cutoff is None else cutoff
+        points = np.ascontiguousarray(coords[f], dtype=np.float64)
+        lattice = np.ascontiguousarray(cell.lattices[f])
         while True:
-            nl = NeighborList(cutoff=float(cutoff), full_list=True)
-            i, j, d = nl.compute(points=coords[f], box=lattices[f], periodic=True, quantities="ijd")
+            nl = NeighborList(cutoff=cutoff, full_list=True)
+            i, j, d, vec = nl.compute(points=points, box=lattice, periodic=True, quantities="ijdD")
             counts = np.bincount(i, minlength=n_atoms)
-            fewest = counts.min()
-            if fewest >= m:
+            deficient = np.nonzero(counts < m)[0]
+            if len(deficient) <= max_deficient:
                 break
-            # Grow by the volume ratio the sparsest atom suggests, at least 20 %.
-            cutoff *= max(1.2, (m / max(fewest, 1)) ** (1.0 / 3.0) * 1.05)
-        order = np.lexsort((d, i))  # by atom, then distance
-        first = np.concatenate(([0], np.cumsum(counts)[:-1]))
-        pick = order[first[:, None] + np.arange(m)]
-        idx[f] = j[pick]
-        dist[f] = d[pick]
-        cutoff = float(d[pick[:, -1]].max()) * 1.05
+            # Grow by the volume ratio a typical deficient atom suggests, at least 10 %.
+            typical = max(float(np.median(counts[deficient])), 1.0)
+            cutoff *= max(1.1, 1.02 * (m / typical) ** (1.0 / 3.0))
+        # Sort pairs by atom, then distance, exact ties by direction (_TIE_DIRECTION).
+        order = np.lexsort((vec @ _TIE_DIRECTION, d, i))
+        start = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        full = np.nonzero(counts >= m)[0]
+        pick = order[start[full, None] + np.arange(m)]
+        idx[f, full] = j[pick]
+        dist[f, full] = d[pick]
+        if len(deficient):
+            block = max(1, chunk_bytes // (8 * n_atoms * _BYTES_PER_CANDIDATE))
+            for b in range(0, len(deficient), block):
+                sub = deficient[b : b + block]
+                idx[f, sub], dist[f, sub] = _knn_dense(
+                    coords[f : f + 1], cell.take([f]), m, centers=sub,
+                    radius=np.array([cutoff * 1.25]), chunk_bytes=chunk_bytes,
+                )
+        # Next frame: just above what nearly all atoms of this one needed.
+        cutoff = max(1.02 * float(np.quantile(dist[f, :, -1], 0.999)), 0.1 * float(guess[f]))
     return idx, dist
