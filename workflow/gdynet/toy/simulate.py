@@ -32,7 +32,7 @@ KB_EV = 8.617333262e-5  # eV/K
 # S sites of the conventional FCC cell, fractional.
 S_FRAC = np.array([[0.0, 0.0, 0.0], [0.0, 0.5, 0.5], [0.5, 0.0, 0.5], [0.5, 0.5, 0.0]])
 
-SKIN_A = 1.0  # neighbour skin (metal default 2 Å); see supercell_size for the timing
+SKIN_A = 2.0  # neighbour skin (LAMMPS metal default); 1-3 Å measured equally fast
 EQUILIBRATION_PS = 10.0
 
 
@@ -76,8 +76,7 @@ def simulate(
           all Li (3W degrees of freedom) at each frame, for checking the thermostat.
     """
     n_walkers = _positive_int(n_walkers, "n_walkers")
-    seed = int(seed)
-    if seed < 0:
+    if isinstance(seed, bool) or int(seed) != seed or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed}")
     for name, value in {
         "time_ns": time_ns, "temperature_K": temperature_K, "lattice_A": lattice_A,
@@ -87,6 +86,7 @@ def simulate(
     }.items():
         if not (np.isfinite(value) and value > 0):
             raise ValueError(f"{name} must be a positive number, got {value}")
+    seed = int(seed)
     if not (np.isfinite(equilibration_ps) and equilibration_ps >= 0):
         raise ValueError(f"equilibration_ps must be >= 0, got {equilibration_ps}")
     n_frames = round(time_ns * 1000.0 / frame_interval_ps)
@@ -94,23 +94,32 @@ def simulate(
         raise ValueError(
             f"time_ns={time_ns} is shorter than one frame ({frame_interval_ps} ps); make it longer"
         )
-    steps_per_frame = _whole(frame_interval_ps * 1000.0 / timestep_fs, "frame_interval_ps / timestep_fs")
+    steps_per_frame = _whole(
+        frame_interval_ps * 1000.0 / timestep_fs, "frame_interval_ps / timestep_fs"
+    )
     n_equil = round(equilibration_ps * 1000.0 / timestep_fs)
-    n = supercell_size(n_walkers, lattice_A, cutoff_A) if supercell is None else _positive_int(supercell, "supercell")
+    if supercell is None:
+        n = supercell_size(n_walkers, lattice_A, cutoff_A)
+    else:
+        n = _positive_int(supercell, "supercell")
     if n * lattice_A < 2 * cutoff_A:
         raise ValueError(
             f"supercell {n}x{n}x{n} of a={lattice_A} Å is narrower than twice the cutoff "
             f"({cutoff_A} Å); use a larger supercell"
         )
 
-    rng = np.random.default_rng(seed)
+    # Separate streams, so the LAMMPS seeds do not depend on how many start
+    # positions the rejection sampler used. Marsaglia seeds must be <= 9e8.
+    start_ss, lammps_ss = np.random.SeedSequence(seed).spawn(2)
+    velocity_seed, langevin_seed = (
+        int(v) for v in np.random.default_rng(lammps_ss).integers(1, 900_000_000, size=2)
+    )
     li_start = boltzmann_positions(
-        rng, n_walkers, n, lattice_A, temperature_K, born_A_eV, born_rho_A, cutoff_A
+        np.random.default_rng(start_ss), n_walkers, n, lattice_A,
+        temperature_K, born_A_eV, born_rho_A, cutoff_A,
     )
-    s_pos = (
-        (np.indices((n, n, n)).reshape(3, -1).T[:, None, :] + S_FRAC[None]).reshape(-1, 3) * lattice_A
-    )
-    velocity_seed, langevin_seed = (int(v) for v in rng.integers(1, 2**30, size=2))
+    cells = np.indices((n, n, n)).reshape(3, -1).T
+    s_pos = (cells[:, None, :] + S_FRAC[None]).reshape(-1, 3) * lattice_A
 
     log = logs.get()
     log.info(
@@ -145,20 +154,24 @@ def simulate(
 def supercell_size(n_walkers: int, lattice_A: float = 6.5, cutoff_A: float = 4.0) -> int:
     """Edge n (in unit cells) of the n×n×n supercell used for `n_walkers` Li.
 
-    At least 2 cells and twice the cutoff plus skin, so no pair is seen through
-    two periodic images. Beyond that the walkers do not care (they are
-    independent); n only sets the cost of building the neighbour list, which
-    still visits the excluded Li–Li and S–S pairs: ~W²/V for Li–Li plus ~N_S²/V
-    for S–S, smallest when N_S = 4n³ ≈ W, i.e. n ≈ (W/4)^(1/3).
+    At least 2 cells, and wider than twice the neighbour cutoff (cutoff + skin),
+    so each Li meets each S image at most once. Beyond that the walkers do not
+    care (they are independent); n only sets the cost of the neighbour-list
+    builds, which still visit the excluded Li–Li and S–S pairs: ~W²/V for Li–Li
+    plus ~N_S²/V for S–S, smallest when N_S = 4n³ ≈ W, i.e. n ≈ (W/4)^(1/3).
+    Measured for 100 walkers: n = 2 and 3 run equally fast (pair forces and the
+    thermostat dominate, list builds are ~7 % of the time), n = 4 is ~7 % slower;
+    the rule matters only for thousands of walkers.
     """
     n_min = max(2, math.ceil(2 * (cutoff_A + SKIN_A) / lattice_A))
     return max(n_min, round((n_walkers / 4) ** (1 / 3)))
 
 
 def born_energy(x, lattice_A, born_A_eV, born_rho_A, cutoff_A) -> np.ndarray:
-    """Li potential energy (eV) at positions x (..., 3) Å: shifted Born–Mayer sum over S images."""
+    """Li potential energy (eV) at x (..., 3) Å: cut and shifted Born–Mayer sum over S images."""
     x = fold(np.asarray(x, dtype=np.float64), lattice_A)
-    images = np.indices((5, 5, 5)).reshape(3, -1).T - 2  # covers the cutoff for a >= cutoff/2
+    k = math.ceil(cutoff_A / lattice_A)  # image shells that reach the cutoff from [0, a)
+    images = np.indices((2 * k + 1,) * 3).reshape(3, -1).T - k
     sites = ((images[:, None, :] + S_FRAC[None]).reshape(-1, 3)) * lattice_A
     r = np.linalg.norm(x[..., None, :] - sites, axis=-1)
     shift = born_A_eV * math.exp(-cutoff_A / born_rho_A)
@@ -166,11 +179,14 @@ def born_energy(x, lattice_A, born_A_eV, born_rho_A, cutoff_A) -> np.ndarray:
     return pair.sum(axis=-1)
 
 
-def boltzmann_positions(rng, n_walkers, n_cells, lattice_A, temperature_K, born_A_eV, born_rho_A, cutoff_A):
+def boltzmann_positions(
+    rng, n_walkers, n_cells, lattice_A, temperature_K, born_A_eV, born_rho_A, cutoff_A
+) -> np.ndarray:
     """(W, 3) Å Li start positions in the n_cells³ supercell, drawn ∝ exp(-E/kT).
 
     Rejection sampling from the uniform distribution with acceptance
-    exp(-(E - E_oct)/kT), E_oct the energy at the octahedral site, the minimum.
+    exp(-(E - E_oct)/kT), E_oct the energy at the octahedral site, the largest
+    hole of the lattice and so the minimum of a purely repulsive potential.
     Starting in equilibrium matters: tet/oct populations relax on a ~40 ps
     timescale, longer than the equilibration run. It also keeps walkers away
     from the S cores (E > 7 eV inside 2 Å is never accepted).
@@ -180,7 +196,8 @@ def boltzmann_positions(rng, n_walkers, n_cells, lattice_A, temperature_K, born_
     accepted = []
     need = n_walkers
     for _ in range(1000):
-        trial = rng.uniform(0.0, n_cells * lattice_A, size=(max(4 * need, 64), 3))
+        # ~1.7 % of uniform trials are accepted at 64 K; the cap bounds memory.
+        trial = rng.uniform(0.0, n_cells * lattice_A, size=(min(max(100 * need, 1000), 20_000), 3))
         e = born_energy(trial, lattice_A, born_A_eV, born_rho_A, cutoff_A)
         keep = rng.uniform(size=len(trial)) < np.exp(-(e - e_min) / kt)
         accepted.append(trial[keep][:need])
@@ -248,9 +265,13 @@ def _sample(lmp, n_walkers, n_frames, steps_per_frame, progress, log):
     t0 = time.perf_counter()
     for f in range(n_frames):
         lmp.command(f"run {steps_per_frame} pre no post no")
-        ids = lmp.numpy.extract_atom("id")
-        x = lmp.numpy.extract_atom("x")
+        # extract_atom also returns the ghost atoms after the nlocal owned ones.
+        nlocal = lmp.extract_global("nlocal")
+        ids = lmp.numpy.extract_atom("id")[:nlocal]
+        x = lmp.numpy.extract_atom("x")[:nlocal]
         li_rows = np.flatnonzero(ids <= n_walkers)
+        if len(li_rows) != n_walkers:
+            raise RuntimeError(f"LAMMPS holds {len(li_rows)} of {n_walkers} Li at frame {f}")
         li_x[ids[li_rows] - 1, f] = x[li_rows]
         kin_t[f] = lmp.numpy.extract_compute("tli", LMP_STYLE_GLOBAL, LMP_TYPE_SCALAR)
         if (f + 1) % report_every == 0 or f + 1 == n_frames:

@@ -14,6 +14,8 @@ from itertools import permutations
 
 import numpy as np
 
+from .. import koopman
+
 OCT, TET = 0, 1
 N_SITE_TYPES = 2
 
@@ -23,7 +25,8 @@ def _site_type(site_type, shape, need=(OCT, TET)) -> np.ndarray:
     if site.shape != tuple(shape):
         raise ValueError(f"site_type has shape {site.shape} but must match the frames "
                          f"(and targets) of the states, {tuple(shape)}")
-    if not np.issubdtype(site.dtype, np.integer) or (site.size and not np.isin(site, (OCT, TET)).all()):
+    valid = np.issubdtype(site.dtype, np.integer) and np.isin(site, (OCT, TET)).all()
+    if not valid:
         raise ValueError("site_type must be integers 0 (octahedral) or 1 (tetrahedral), as "
                          "returned by gdynet.toy.sites.label_sites")
     missing = [name for code, name in ((OCT, "octahedral"), (TET, "tetrahedral"))
@@ -91,3 +94,82 @@ def oct_state(chi, site_type) -> int:
                          f"least 2 states, got shape {chi.shape}")
     site = _site_type(site_type, chi.shape[:-1], need=(OCT,))
     return int(np.argmax(chi[site == OCT].mean(axis=0)))
+
+
+def validate(chi_pieces, site_type_pieces, site_id_pieces, lag: int, lag_ps: float) -> dict:
+    """All toy known-answer checks of one trained 2-state model at lag τ (validation.json).
+
+    chi_pieces: list of (F_s, n, k) test-set state probabilities, one per contiguous piece.
+    site_type_pieces, site_id_pieces: matching lists of geometric labels, (F_s,) or
+        (F_s, n) (`gdynet.toy.sites.label_sites`: type 0 oct / 1 tet, id 0-3 oct, 4-11 tet).
+    lag: τ in frames; lag_ps: the same τ in ps.
+    Returns a JSON-ready dict:
+        state_agreement, state_permutation   `balanced_state_agreement` of argmax χ
+        oct_state                             `oct_state`
+        koopman_matrix                        learned K(τ) (k, k)
+        timescale_ps                          slowest learned timescale (Eq. 11)
+        reference_timescale_ps                the same from the 2-state count model of
+                                              the geometric site types (the known answer)
+        global_from_local_timescale_ps        Supplementary Note 2 from the learned K
+                                              (k = 2 only)
+        global_from_local_reference_ps        Supplementary Note 2 from the counted 2x2 K
+        global_counted_timescale_ps           slowest timescale of the 12-site count model
+                                              of the site ids (what a global model sees)
+        tet_fraction                          share of test frames in tet sites
+        notes                                 why a value is None (e.g. a site never visited)
+    A check that cannot be computed on these data gives None and a note instead of
+    failing the whole validation (short quickstart runs may never visit some sites).
+    """
+    if not (len(chi_pieces) == len(site_type_pieces) == len(site_id_pieces)) or not chi_pieces:
+        raise ValueError("chi_pieces, site_type_pieces and site_id_pieces must be non-empty "
+                         "lists of equal length (one entry per test piece)")
+    chi_pieces = [np.asarray(c) for c in chi_pieces]
+    try:
+        types = [np.asarray(s).reshape(c.shape[:-1]) for s, c in zip(site_type_pieces, chi_pieces)]
+        ids = [np.asarray(s).reshape(c.shape[:-1]) for s, c in zip(site_id_pieces, chi_pieces)]
+    except ValueError as err:
+        raise ValueError(f"site labels do not match the frames of chi: {err}") from None
+    notes: list[str] = []
+    out: dict = {"notes": notes}
+
+    def attempt(key, fn):
+        try:
+            out[key] = fn()
+        except ValueError as err:
+            out[key] = None
+            notes.append(f"{key}: {err}")
+
+    chi_all = np.concatenate([c.reshape(-1, c.shape[-1]) for c in chi_pieces])
+    type_all = np.concatenate([t.ravel() for t in types])
+    out["tet_fraction"] = float(np.mean(type_all == TET))
+    out["state_permutation"] = None
+    attempt("state_agreement", lambda: balanced_state_agreement(chi_all.argmax(-1), type_all))
+    if out["state_agreement"] is not None:
+        out["state_agreement"], out["state_permutation"] = out["state_agreement"]
+    attempt("oct_state", lambda: oct_state(chi_all, type_all))
+    attempt("koopman_matrix", lambda: koopman.koopman_matrix(chi_pieces, lag))
+    K = out["koopman_matrix"]
+
+    def slowest(matrix):
+        return float(koopman.implied_timescales(matrix, lag_ps)[0])
+
+    attempt("timescale_ps", lambda: slowest(K) if K is not None else None)
+    k_ref = None
+    try:
+        k_ref = koopman.count_matrix_from_labels(types, lag, N_SITE_TYPES)
+    except ValueError as err:
+        notes.append(f"reference count model: {err}")
+    out["reference_timescale_ps"] = slowest(k_ref) if k_ref is not None else None
+    if K is not None and K.shape == (2, 2) and out["oct_state"] is not None:
+        attempt("global_from_local_timescale_ps",
+                lambda: slowest(koopman.global_from_local(K, out["oct_state"])))
+    else:
+        out["global_from_local_timescale_ps"] = None
+        notes.append("global_from_local_timescale_ps: needs a 2-state model and its oct state")
+    attempt("global_from_local_reference_ps",
+            lambda: slowest(koopman.global_from_local(k_ref, OCT)) if k_ref is not None else None)
+    attempt("global_counted_timescale_ps",
+            lambda: slowest(koopman.count_matrix_from_labels(ids, lag, 12)))
+    if K is not None:
+        out["koopman_matrix"] = K.tolist()
+    return out
