@@ -42,7 +42,13 @@ class GaussianExpansion(nn.Module):
         self.register_buffer("centers", torch.arange(n + 1, dtype=torch.float32) * step_A, persistent=False)
 
     def forward(self, d: torch.Tensor) -> torch.Tensor:
-        return torch.exp(-((d.unsqueeze(-1) - self.centers) ** 2) / self.sigma**2)
+        # The exponent is floored at -80 (exp(-80) ~ 2e-35, nothing at float32 feature
+        # precision): exp() of large negative arguments takes a slow underflow path on
+        # CPU that made this expansion a third of the whole network's cost.
+        x = (d.unsqueeze(-1) - self.centers) * (1.0 / self.sigma)
+        if x.requires_grad:
+            return torch.exp(-(x.square().clamp(max=80.0)))
+        return x.square_().clamp_(max=80.0).neg_().exp_()  # in place: no temporaries
 
 
 class AttentionConv(nn.Module):
@@ -75,17 +81,19 @@ class AttentionConv(nn.Module):
         """v (B, N, F) atom features, nbr_idx (B, N, M) long, u (B, N, M, G) -> (B, N, F)."""
         b, n, m = nbr_idx.shape
         width = self.fea_len + 1
-        h_nbr = self.nbr_proj(v)
-        gathered = torch.gather(h_nbr, 1, nbr_idx.reshape(b, n * m, 1).expand(b, n * m, width))
-        z = self.edge_proj(u) + gathered.view(b, n, m, width) + self.self_proj(v).unsqueeze(2)
+        # Gather projected neighbour rows from the flattened (B*N, 1+F) table:
+        # index_select (backward: index_add) measured ~1.4x faster than torch.gather here.
+        h_nbr = self.nbr_proj(v).reshape(b * n, width)
+        flat = (nbr_idx + (torch.arange(b, device=nbr_idx.device) * n).view(b, 1, 1)).reshape(-1)
+        gathered = h_nbr.index_select(0, flat).view(b, n, m, width)
+        z = self.edge_proj(u) + gathered + self.self_proj(v).unsqueeze(2)
         alpha = torch.softmax(z[..., 0], dim=-1)
         msg = z[..., 1:]
         if self.bn is not None:
             # The slice is non-contiguous; BatchNorm backward on it is ~8x slower on CPU.
             msg = self.bn(msg.contiguous().view(-1, self.fea_len)).view(b, n, m, self.fea_len)
-        # Σ_j α_ij g(.) as a batched (1 x M) @ (M x F) product.
-        update = (alpha.unsqueeze(-2) @ torch.relu(msg)).squeeze(-2)
-        return v + update
+        # Multiply-and-sum measured faster than a batched (1 x M) @ (M x F) matmul on CPU.
+        return v + (alpha.unsqueeze(-1) * torch.relu(msg)).sum(dim=2)
 
 
 class GDyNet(nn.Module):
@@ -102,6 +110,11 @@ class GDyNet(nn.Module):
         > 0 adds one dense hidden layer (ELU) of that width before it.
 
     forward(nbr_idx (B, N, M) int, nbr_dist (B, N, M) Å) -> (B, n, n_states) softmax.
+
+    This follows the paper's equations (Eq. 7-10). The authors' TensorFlow code
+    differs in details the paper does not mention (a second batch norm after the
+    neighbour sum, a ReLU after the residual add, a mean instead of a sum over the
+    neighbours, a hidden ReLU layer before the output); `hidden_len` offers the last.
 
     Initial atom embeddings come from the element type (nn.Embedding over the
     distinct atomic numbers, randomly initialised, learned). The sorted atomic

@@ -1,0 +1,68 @@
+"""Mapping fuzzy learned states onto the probability simplex."""
+
+import numpy as np
+import pytest
+
+from gdynet import koopman, simplex
+
+
+def markov_chain(P, n_steps, seed):
+    rng = np.random.default_rng(seed)
+    cum = np.cumsum(P, axis=1)
+    s = np.empty(n_steps, dtype=int)
+    s[0] = 0
+    u = rng.random(n_steps)
+    for t in range(1, n_steps):
+        s[t] = np.searchsorted(cum[s[t - 1]], u[t])
+    return s
+
+
+def fuzzy(states, mixing):
+    """Soft states as a network with VAMP-2 may learn them: crisp states times a mixing."""
+    return np.eye(mixing.shape[0])[states] @ mixing
+
+
+def test_fuzzy_two_states_become_crisp_again():
+    states = np.random.default_rng(0).integers(0, 2, 1000)
+    mixing = np.array([[0.9, 0.1], [0.7, 0.3]])  # P(state 0) = 0.9 or 0.7: argmax says all 0
+    chi = fuzzy(states, mixing)
+    crisp = simplex.to_simplex(chi, simplex.vertices(chi))
+    assert np.allclose(crisp.sum(axis=1), 1)
+    # the learned labels are recovered up to a permutation
+    agree = np.mean(crisp.argmax(axis=1) == states)
+    assert max(agree, 1 - agree) == 1.0
+    assert set(np.round(crisp.ravel(), 6)) <= {0.0, 1.0}
+
+
+def test_three_states_are_recovered_and_ordered_by_population():
+    rng = np.random.default_rng(1)
+    states = rng.choice(3, size=3000, p=[0.2, 0.5, 0.3])
+    mixing = np.array([[0.5, 0.3, 0.2], [0.2, 0.6, 0.2], [0.3, 0.2, 0.5]])
+    chi = fuzzy(states, mixing) + rng.normal(0, 1e-3, (3000, 3))
+    chi /= chi.sum(axis=1, keepdims=True)
+    corners = simplex.order_by_population(simplex.vertices(chi), chi)
+    crisp = simplex.to_simplex(chi, corners)
+    # most populated learned state first: hidden states 1, 2, 0
+    assert np.mean(crisp.argmax(axis=1) == np.array([2, 0, 1])[states]) == 1.0
+    np.testing.assert_allclose(crisp.mean(axis=0), [0.5, 0.3, 0.2], atol=0.03)
+
+
+def test_mapping_keeps_the_implied_timescales():
+    P = np.array([[0.98, 0.02], [0.05, 0.95]])
+    states = markov_chain(P, 50_000, seed=2)
+    chi = fuzzy(states, np.array([[0.85, 0.15], [0.6, 0.4]]))[:, None, :]  # (T, n=1, k)
+    corners = simplex.order_by_population(simplex.vertices(chi[:, 0]), chi[:, 0])
+    crisp = simplex.to_simplex(chi, corners)
+    t_fuzzy = koopman.implied_timescales(koopman.koopman_matrix([chi], 5), 5)
+    t_crisp = koopman.implied_timescales(koopman.koopman_matrix([crisp], 5), 5)
+    np.testing.assert_allclose(t_crisp, t_fuzzy, rtol=1e-6)
+    # state 0 is the more populated one (π = 5/7), so K is the chain's own P (known answer)
+    np.testing.assert_allclose(koopman.koopman_matrix([crisp], 1), P, atol=0.01)
+
+
+def test_collapsed_states_are_refused_and_kept_as_learned(caplog):
+    chi = np.tile([0.6, 0.4], (100, 1))
+    with pytest.raises(ValueError, match="collapsed"):
+        simplex.vertices(chi)
+    np.testing.assert_array_equal(simplex.corners(chi), np.eye(2))
+    assert "keeping the states as learned" in caplog.text
