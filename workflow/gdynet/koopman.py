@@ -57,12 +57,11 @@ def _as_segments(segments) -> list:
                              f"got shape {shape}; add a targets axis of length 1 for a "
                              "single target (chi[:, None, :])")
         shapes.append(tuple(shape))
-    n_k = {s[1:] for s in shapes}
-    if len(n_k) != 1:
-        raise ValueError(f"all segments must have the same (targets, states), got {sorted(n_k)}")
-    n, k = n_k.pop()
-    if n < 1 or k < 1:
-        raise ValueError(f"segments have {n} targets and {k} states; both must be >= 1")
+    ks = {s[2] for s in shapes}
+    if len(ks) != 1:
+        raise ValueError(f"all segments must have the same number of states, got {sorted(ks)}")
+    if min(s[1] for s in shapes) < 1 or min(ks) < 1:
+        raise ValueError(f"every segment needs >= 1 target and >= 1 state, got shapes {shapes}")
     return list(segments)
 
 
@@ -86,8 +85,9 @@ def _check_chunk(x: np.ndarray, where: str) -> None:
 def covariances(segments, lag: int) -> tuple[np.ndarray, np.ndarray, int]:
     """Instantaneous and time-lagged second moments of χ, pooled over targets and segments.
 
-    segments: list of (F_s, n, k) arrays (numpy or memory-mapped; read chunk by chunk, so
-        segments of ~1e6 frames need no extra memory). A single (F, n, k) array is one segment.
+    segments: list of (F_s, n_s, k) arrays (numpy or memory-mapped; read chunk by chunk, so
+        segments of ~1e6 frames need no extra memory). A single (F, n, k) array is one
+        segment. Segments may differ in frames and targets, not in states.
     lag: τ in frames (>= 0). Pairs (t, t+τ) lie inside one segment; a segment with
         F_s <= τ contributes nothing.
     Returns (c00, c0t, count): c00 = Σ χ_tᵀ χ_t and c0t = Σ χ_tᵀ χ_{t+τ}, both (k, k)
@@ -101,12 +101,11 @@ def covariances(segments, lag: int) -> tuple[np.ndarray, np.ndarray, int]:
     segments = _as_segments(segments)
     lag = _check_lag(lag)
     k = segments[0].shape[2]
-    n = segments[0].shape[1]
     c00 = np.zeros((k, k))
     c0t = np.zeros((k, k))
     count = 0
-    step = max(1, _ROWS_PER_CHUNK // n)
     for i, seg in enumerate(segments):
+        step = max(1, _ROWS_PER_CHUNK // seg.shape[1])
         n_pairs = seg.shape[0] - lag
         for start in range(0, max(n_pairs, 0), step):
             stop = min(start + step, n_pairs)
@@ -161,7 +160,7 @@ def count_matrix_from_labels(labels_segments, lag: int, n_states: int) -> np.nda
 
     labels_segments: list of integer arrays (F_s,) or (F_s, n) (n targets); a single array
         is one segment. Pairs (t, t+τ) are counted inside each segment only.
-    lag: τ in frames (>= 1). n_states: number of labels (labels lie in 0..n_states-1).
+    lag: τ in frames (>= 0). n_states: number of labels (labels lie in 0..n_states-1).
     Equals `koopman_matrix` of the one-hot encoding, but counts directly (no (F, k) float
     array), so it stays cheap for many states. Raises ValueError if a state is never the
     start of a pair (its row would be 0/0).
@@ -229,7 +228,8 @@ def implied_timescales(K, lag_time: float) -> np.ndarray:
     Edge cases, by continuity of −τ/ln|λ|:
       |λ| >= 1 -> inf (the process does not decay at this lag: disconnected states or
                        estimation noise);
-      λ == 0   -> 0   (fully decayed within one lag).
+      λ == 0   -> 0   (fully decayed within one lag; |λ| <= 1e-12, i.e. round-off, counts
+                       as 0).
     Eq. 11 uses |λ|, so a negative or complex λ (which a reversible process cannot
     produce; it signals noise or non-Markovian χ at this lag) gets the timescale of its
     modulus.
@@ -238,6 +238,7 @@ def implied_timescales(K, lag_time: float) -> np.ndarray:
     if not np.isfinite(lag_time) or lag_time <= 0:
         raise ValueError(f"lag_time must be a positive number, got {lag_time!r}")
     mod = np.abs(_spectrum(K)[0][1:])
+    mod[mod <= 1e-12] = 0.0
     with np.errstate(divide="ignore"):
         t = -lag_time / np.log(mod)
     t[mod >= 1.0] = np.inf
@@ -331,6 +332,10 @@ def ci_groups(segments, scheme: str, n_groups: int = 5, seed: int = 0) -> list[l
                 groups[g].append(seg[edges[g]:edges[g + 1]])
         return groups
     n = segments[0].shape[1]
+    if any(s.shape[1] != n for s in segments):
+        raise ValueError("the 'target_subsets' CI scheme needs the same targets in every "
+                         f"segment, got {[s.shape[1] for s in segments]} targets; use "
+                         "'time_chunks' or 'segments'")
     if n < n_groups:
         raise ValueError(f"cannot split {n} targets into {n_groups} target subsets; use "
                          "n_groups <= number of targets or the 'time_chunks' scheme")
@@ -627,6 +632,12 @@ def global_from_local(K_local, oct_state: int) -> np.ndarray:
     are neglected, as in the paper.
     Eigenvalues: 1, p_o + p_t − 1 (the local process), p_o (×3, oct-oct redistribution)
     and p_t (×7); `implied_timescales(K_global, τ)[0]` is the "global from local" timescale.
+
+    Caveat: p_o and p_t are read as staying probabilities, which is what K's diagonal
+    means for (nearly) crisp χ. For fuzzy χ = crisp @ M, K = M⁻¹ P M keeps its trace and
+    hence the local timescale, but its diagonal is not P's, so the global timescale
+    (set by p_o alone) is off; check that χ is close to one-hot (or use the K counted
+    from argmax χ) before trusting it.
     """
     K = _check_matrix(K_local)
     if K.shape != (2, 2):
