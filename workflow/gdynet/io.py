@@ -33,8 +33,10 @@ def save_npz(path, **arrays) -> None:
 
 
 def save_json(path, obj) -> None:
+    """Write `obj` as standard JSON; numpy values become numbers, inf and NaN become null."""
+    text = json.dumps(_to_builtin(obj), indent=2, allow_nan=False)
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, default=_to_builtin) + "\n")
+        tmp.write_text(text + "\n")
 
 
 def load_json(path):
@@ -42,8 +44,14 @@ def load_json(path):
 
 
 def _to_builtin(x):
+    if isinstance(x, dict):
+        return {str(k): _to_builtin(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple, np.ndarray)):
+        return [_to_builtin(v) for v in x]
     if isinstance(x, np.generic):
-        return x.item()
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    raise TypeError(f"cannot write {type(x).__name__} to JSON")
+        x = x.item()
+    if isinstance(x, complex):
+        raise TypeError("cannot write a complex number to JSON; take its real part first")
+    if isinstance(x, float) and not np.isfinite(x):
+        return None
+    return x

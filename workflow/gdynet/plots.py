@@ -79,18 +79,19 @@ def ck_figure(panels: list[dict]) -> plt.Figure:
         for (i, j), df in table.groupby(["from_state", "to_state"]):
             ax = axes[i, j]
             df = df.sort_values("time_ps")
-            ax.plot(df["time_ps"], df["predicted"], color=PREDICTED, lw=1.6)
+            ax.plot(df["time_ps"], df["predicted"], color=PREDICTED, lw=1.6, label="K(τ)ⁿ, model")
             ax.fill_between(df["time_ps"], df["pred_low"], df["pred_high"], color=PREDICTED,
                             alpha=0.25, lw=0)
             ax.errorbar(df["time_ps"], df["estimated"],
                         yerr=[df["estimated"] - df["est_low"], df["est_high"] - df["estimated"]],
-                        fmt="o", color=ESTIMATED, ms=3, lw=1, capsize=2)
+                        fmt="o", color=ESTIMATED, ms=3, lw=1, capsize=2, label="K(nτ), data")
             ax.set_ylim(-0.05, 1.05)
             ax.set_title(f"{i} → {j}", fontsize="small")
         for ax in axes[-1]:
             ax.set_xlabel("time (ps)")
         for ax in axes[:, 0]:
             ax.set_ylabel("probability")
+        axes[0, 0].legend(frameon=False, fontsize="x-small")
         sub.suptitle(panel["title"])
     return fig
 

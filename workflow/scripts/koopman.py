@@ -26,12 +26,14 @@ timescales = koopman.timescales_vs_lag(chi, lags, dt, **ci)
 ck = koopman.ck_test(chi, lag, cfg["ck_steps"], dt, **ci)
 
 K = koopman.koopman_matrix(chi, lag)
+eigenvalues, eigenvectors = koopman.eigenvectors(K)
 summary = {
     "lag_ps": lag_ps,
     "koopman_matrix": K,
     "timescales_ps": koopman.implied_timescales(K, lag_ps),
     "stationary_distribution": koopman.stationary_distribution(K),
-    "eigenvectors": koopman.eigenvectors(K),
+    "eigenvalues": eigenvalues,
+    "eigenvectors": eigenvectors,  # rows: stationary, then one per timescale (Figs. 3e, 4e)
     "ck_pass": koopman.ck_passes(ck),
 }
 log.info("lag %g ps: timescales %s ps, CK test %s", lag_ps,

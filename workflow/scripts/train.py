@@ -5,9 +5,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # gdynet, also in conda envs
 
-from gdynet import datasets, io, logs, model, splits, training
+import numpy as np
+import torch
+
+from gdynet import datasets, io, logs, model, simplex, splits, training
 
 log = logs.to_file(snakemake.log[0])
+torch.set_num_threads(snakemake.threads)
 w, hyper = snakemake.wildcards, dict(snakemake.params.hyper)
 graphs_dir = Path(snakemake.input.data[0]).parent
 frames, data = datasets.open_model_data(w.model, Path(snakemake.input.meta).parent, graphs_dir)
@@ -16,6 +20,7 @@ lag = splits.to_frames(hyper["lag_ps"], frames.frame_interval_ps)
 for split in ("train", "val"):
     splits.check_lag(ranges[split], lag, split)
 
+torch.manual_seed(hyper["seed"])  # initial weights; fit() seeds the batches
 if w.model == "gdynet":
     net = model.GDyNet(
         frames.atom_types, frames.target_index, n_states=hyper["n_states"],
@@ -23,7 +28,9 @@ if w.model == "gdynet":
         radius_A=hyper["radius_A"], batch_norm=hyper["batch_norm"],
     )
 else:
-    net = model.VAMPNet(data.features, n_states=hyper["n_states"], hidden=hyper["hidden"])
+    mean, std = training.feature_mean_std(data, ranges["train"])
+    net = model.VAMPNet(data.features.shape[1], n_states=hyper["n_states"],
+                        hidden=hyper["hidden"], mean=mean, std=std)
 
 log.info("training %s with %d states at lag %g ps (%d frames)", w.model, hyper["n_states"],
          hyper["lag_ps"], lag)
@@ -33,6 +40,17 @@ metrics = training.fit(
     batch_size=hyper["batch_size"], lr=hyper["learning_rate"], seed=hyper["seed"],
     checkpoint=snakemake.params.checkpoint, device=snakemake.params.device, log=log,
 )
-training.save_model(snakemake.output.model, net, meta={**hyper, "lag_frames": lag})
+
+# VAMP-2 leaves the states' scale free: fix it on training frames (see gdynet.simplex)
+train_frames = np.concatenate([np.arange(a, b) for a, b in ranges["train"]])
+sample = np.sort(np.random.default_rng(hyper["seed"]).choice(
+    train_frames, size=min(50_000, train_frames.size), replace=False))
+chi = training.predict_frames(net, data, sample, device=snakemake.params.device, log=log)
+chi = chi.reshape(-1, chi.shape[-1])
+corners = simplex.corners(chi)
+log.info("state corners on the simplex (rows: learned states):\n%s", np.round(corners, 3))
+
+training.save_model(snakemake.output.model, net,
+                    meta={**hyper, "lag_frames": lag, "simplex_corners": corners.tolist()})
 with io.atomic_path(snakemake.output.metrics) as tmp:
     metrics.to_csv(tmp, index=False)

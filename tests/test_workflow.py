@@ -1,0 +1,106 @@
+"""The real workflow on a tiny config (.test/config/config.yaml), end to end."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / ".test" / "config" / "config.yaml"
+
+pytestmark = pytest.mark.slow
+
+
+def snakemake(workdir, *args, config=TINY, check=True):
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
+           "--directory", str(workdir), "--configfile", str(config), "--cores", "2", *args]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def job_counts(dry_run_output: str) -> dict:
+    """The 'Job stats' table of a dry run as {rule: count}."""
+    table = dry_run_output.split("Job stats:")[1].split("total")[0]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("workflow")
+    snakemake(workdir)
+    return workdir
+
+
+def test_tiny_run_writes_figures_and_validation(finished_run):
+    results = finished_run / "results" / "toy"
+    for name in ("fig2b_timescales", "fig2c_states", "fig2d_ck", "supp_fig1_vampnet8_timescales"):
+        for ext, magic in ((".png", b"\x89PNG"), (".pdf", b"%PDF")):
+            assert (results / "figures" / f"{name}{ext}").read_bytes()[:4] == magic
+    validation = json.loads((results / "analysis" / "validation.json").read_text())
+    for key in ("state_agreement", "timescale_ps", "reference_timescale_ps", "tau_star_ps",
+                "global_from_local_timescale_ps", "global_counted_timescale_ps"):
+        assert key in validation
+    assert validation["tau_star_ps"] in (1.0, 2.0)  # one of the trained lags
+    # the test-set states cover every test frame, and are probabilities
+    chi = np.load(results / "gdynet" / "k2" / "tau1ps" / "chi_test.npy")
+    splits = json.loads((results / "splits.json").read_text())
+    assert chi.shape == (sum(b - a for a, b in splits["test"]), 1, 2)
+    np.testing.assert_allclose(chi.sum(axis=-1), 1, atol=1e-5)
+    for log in ("simulate.log", "featurize.log", "train/gdynet_k2_tau1ps.log"):
+        assert (finished_run / "logs" / "toy" / log).stat().st_size > 0
+
+
+def test_second_run_does_nothing(finished_run):
+    out = snakemake(finished_run, "--dry-run")
+    assert "Nothing to be done" in out.stdout + out.stderr
+
+
+def test_new_lag_reruns_only_the_jobs_it_touches(finished_run, tmp_path):
+    config = yaml.safe_load(TINY.read_text())
+    config["systems"]["toy"]["models"]["gdynet"]["lags_ps"] = [1, 2, 3]
+    changed = tmp_path / "config.yaml"
+    changed.write_text(yaml.safe_dump(config))
+    out = snakemake(finished_run, "--dry-run", config=changed)
+    assert job_counts(out.stdout) == {
+        "train": 1, "predict": 1, "koopman": 1,  # the new model at 3 ps
+        "select_tau": 1, "validate_toy": 1,  # everything that chooses among GDyNet lags
+        "fig2b_timescales": 1, "fig2c_states": 1, "fig2d_ck": 1, "all": 1,
+    }
+
+
+def test_config_error_names_the_key(tmp_path):
+    config = yaml.safe_load(TINY.read_text())
+    config["systems"]["toy"]["graph"]["n_neighbours"] = config["systems"]["toy"]["graph"].pop("n_neighbors")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(config))
+    out = snakemake(tmp_path, "--dry-run", config=bad, check=False)
+    assert out.returncode != 0
+    assert "n_neighbours" in out.stdout + out.stderr
+
+
+def test_bad_trajectory_stops_the_run_and_leaves_no_output(tmp_path):
+    simulated = tmp_path / "resources" / "toy" / "simulated"
+    simulated.mkdir(parents=True)
+    coords = np.random.default_rng(0).uniform(0, 6.5, (50, 5, 3))
+    coords[17, 2, 0] = np.nan
+    np.savez(simulated / "walker-000.npz", traj_coords=coords,
+             lattices=np.broadcast_to(6.5 * np.eye(3), (50, 3, 3)),
+             atom_types=np.array([3, 16, 16, 16, 16]), target_index=np.array([0]))
+    out = snakemake(tmp_path, "results/toy/frames/meta.json", check=False)
+    assert out.returncode != 0
+    log = (tmp_path / "logs" / "toy" / "prepare_frames.log").read_text() + out.stderr
+    assert "walker-000.npz" in log and "traj_coords" in log and "NaN" in log
+    assert not (tmp_path / "results" / "toy" / "frames" / "coords.npy").exists()
+    assert not list((tmp_path / "results" / "toy" / "frames").glob("*.npy"))
+
+
+def test_lint_is_clean(tmp_path):
+    out = snakemake(tmp_path, "--lint", config=ROOT / "config" / "config.yaml")
+    assert "Congratulations" in out.stdout + out.stderr
