@@ -1,4 +1,6 @@
 # Shared helpers: config lookups, paths and target lists.
+import json
+
 
 SYSTEMS = config["systems"]
 RESULTS = "results/{system}"
@@ -9,6 +11,23 @@ CHECKPOINT = "results/{system}/{model}/k{k}/tau{tau}ps/checkpoint.pt"  # not an 
 def fmt(x):
     """Format a number for a path: 10 -> '10', 0.8 -> '0.8'."""
     return f"{x:g}"
+
+
+def canonical(value):
+    """Config values as rule params, key order fixed: reordering a YAML file reruns nothing."""
+    return json.loads(json.dumps(value, sort_keys=True))
+
+
+def system_cfg(*keys):
+    """Params function: the system's config value at `keys`, in canonical form."""
+
+    def lookup(w):
+        value = SYSTEMS[w.system]
+        for key in keys:
+            value = value[key]
+        return canonical(value)
+
+    return lookup
 
 
 def model_cfg(w):
@@ -66,14 +85,20 @@ def model_inputs(w):
 
 def hyperparameters(w):
     train = config["training"]
-    return {
+    return canonical({
         "n_states": int(w.k),
         "lag_ps": float(w.tau),
         "radius_A": SYSTEMS[w.system]["graph"]["radius_A"],
         **train[w.model],
         **{key: train[key] for key in ("epochs", "steps_per_epoch", "batch_size",
                                        "learning_rate", "seed")},
-    }
+    })
+
+
+def koopman_params(w):
+    """The Koopman settings that change a model's analysis (not the τ* override)."""
+    cfg = SYSTEMS[w.system]["koopman"]
+    return canonical({key: cfg[key] for key in ("lags_ps", "ci_scheme", "ci_groups", "ck_steps")})
 
 
 def model_files(system, model, k, name):

@@ -9,7 +9,7 @@ rule simulate_toy:
     benchmark:
         "benchmarks/{system}/simulate.tsv"
     params:
-        simulate=lambda w: SYSTEMS[w.system]["simulate"],
+        simulate=system_cfg("simulate"),
         frame_interval_ps=lambda w: SYSTEMS[w.system]["frame_interval_ps"],
     threads: 1
     resources:
@@ -43,7 +43,7 @@ rule split:
     log:
         "logs/{system}/split.log",
     params:
-        split=lambda w: SYSTEMS[w.system]["split"],
+        split=system_cfg("split"),
     conda:
         "../../envs/analysis.yaml"
     script:

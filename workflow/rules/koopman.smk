@@ -14,7 +14,7 @@ rule koopman:
     log:
         "logs/{system}/koopman/{model}_k{k}_tau{tau}ps.log",
     params:
-        koopman=lambda w: SYSTEMS[w.system]["koopman"],
+        koopman=koopman_params,
     conda:
         "../../envs/analysis.yaml"
     script:
