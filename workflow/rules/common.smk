@@ -14,7 +14,7 @@ def fmt(x):
 
 
 def canonical(value):
-    """Config values as rule params, key order fixed: reordering a YAML file reruns nothing."""
+    """A config value with its keys sorted, so that reordering a YAML file reruns nothing."""
     return json.loads(json.dumps(value, sort_keys=True))
 
 
