@@ -109,3 +109,46 @@ def test_pieces_inverts_concatenation():
     assert [p.tolist() for p in splits.pieces(values, ranges)] == [[0, 1, 2], [3, 4]]
     with pytest.raises(ValueError, match="do not match"):
         splits.pieces(np.arange(6), ranges)
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_streamed_frames_equal_the_whole_file(tmp_path, compressed):
+    rng = np.random.default_rng(3)
+    coords = rng.uniform(-3, 9, (37, 6, 3))
+    lattices = np.array([np.diag([6.5, 6.6, 6.7]) + rng.normal(0, 0.1, (3, 3)) for _ in range(37)])
+    target = np.array([[0, 1, 2], [3, 4, 5]])  # two molecular targets of 3 atoms
+    path = tmp_path / "t.npz"
+    (np.savez_compressed if compressed else np.savez)(
+        path, traj_coords=coords, lattices=lattices, atom_types=np.array([8, 1, 1, 8, 1, 1]),
+        target_index=target)
+    starts = [start for start, _, _ in trajectory.iter_frames(path, max_chunk_bytes=1000)]
+    assert starts == list(range(0, 37, 1000 // (6 * 3 * 8 + 72)))  # 4 frames per chunk
+    store.write_frames([path], ["t"], tmp_path / "frames", frame_interval_ps=0.5, max_chunk_bytes=1000)
+    frames = store.open_frames(tmp_path / "frames")
+    with np.load(path) as whole:  # numpy's own reader is the reference
+        np.testing.assert_array_equal(frames.coords, whole["traj_coords"].astype(np.float32))
+        np.testing.assert_array_equal(frames.lattices, whole["lattices"].astype(np.float32))
+    assert frames.target_index.tolist() == target.tolist() and frames.frame_interval_ps == 0.5
+    assert frames.coords.dtype == np.float32 and frames.directory == tmp_path / "frames"
+
+
+def test_graphs_of_in_memory_frames_equal_those_of_the_store(tmp_path):
+    path = write_traj(tmp_path / "t.npz", n_frames=9)
+    store.write_frames([path], ["t"], tmp_path / "frames", frame_interval_ps=0.1)
+    on_disk = store.open_frames(tmp_path / "frames")
+    in_memory = store.Frames(np.array(on_disk.coords), np.array(on_disk.lattices), on_disk.atom_types,
+                             on_disk.target_index, on_disk.segments, on_disk.frame_interval_ps)
+    store.write_graphs(on_disk, tmp_path / "g1", n_neighbors=12, max_chunk_bytes=3000)
+    store.write_graphs(in_memory, tmp_path / "g2", n_neighbors=12, max_chunk_bytes=3000)
+    for a, b in zip(store.open_graphs(tmp_path / "g1"), store.open_graphs(tmp_path / "g2")):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_incomplete_frame_store_is_refused(tmp_path):
+    path = write_traj(tmp_path / "t.npz", n_frames=9)
+    out = tmp_path / "frames"
+    store.write_frames([path], ["t"], out, frame_interval_ps=0.1)
+    meta = (out / "meta.json").read_text().replace('"stop": 9', '"stop": 10')
+    (out / "meta.json").write_text(meta)
+    with pytest.raises(ValueError, match=r"do not match meta.json \(10 frames, 5 atoms\); run the prepare_frames"):
+        store.open_frames(out)

@@ -7,17 +7,31 @@ half-open ``[start, stop)`` global frame ranges); time-lagged pairs never cross 
 
 frames/  coords.npy (F, N, 3) float32 Å, lattices.npy (F, 3, 3) float32 Å, meta.json
 graphs/  nbr_idx.npy (F, N, M) int32, nbr_dist.npy (F, N, M) float32 Å
+
+Both stores are written in one sequential pass of bounded memory: frames are streamed
+from the ``.npz`` members (`trajectory.iter_frames`) and appended to the ``.npy``
+files with plain writes, and `write_graphs` reads its input chunks with plain reads.
+Plain file I/O, not memory maps, on purpose: pages a process touches through a
+memory map count as its resident memory until the kernel evicts them, so a sweep
+through a mapped file grows the resident set towards the file size; with read/write
+only the chunk in hand does. (Memory maps remain the right tool for the random access
+of training.) Outputs appear atomically; ``meta.json`` is written last, so a store
+without it is incomplete.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from numpy.lib.format import open_memmap
+from numpy.lib import format as npy_format
 
 from . import io, logs, neighbors, trajectory
+
+DEFAULT_CHUNK_BYTES = 64 * 2**20
 
 
 @dataclass(frozen=True)
@@ -38,42 +52,53 @@ class Frames:
     target_index: np.ndarray  # (n,) or (n, k)
     segments: tuple[Segment, ...]
     frame_interval_ps: float
+    directory: Path | None = None  # the store's folder; lets sweeps read it without mmap
 
 
-def write_frames(paths, names, out_dir, frame_interval_ps: float) -> None:
-    """Validate trajectory files and concatenate them into a frame store.
+def write_frames(paths: Sequence, names: Sequence[str], out_dir, frame_interval_ps: float, *,
+                 max_chunk_bytes: float = DEFAULT_CHUNK_BYTES) -> None:
+    """Validate trajectory files and concatenate them into a frame store, streaming.
 
+    paths: the .npz trajectories of one system; names: one unique segment name each.
     All files must describe the same atoms (atom types and targets); each becomes one
-    segment. Every file is validated before anything is written.
+    segment. Headers, atom types and targets of every file are checked before
+    anything is written; the frames are checked chunk by chunk while they are copied
+    (NaN/inf, cells, zip CRC), and any error removes the partial output. Memory use is
+    a few chunks of `max_chunk_bytes` (raw input bytes), whatever the file sizes.
     """
     out_dir = Path(out_dir)
-    trajs = [trajectory.load(p) for p in paths]
-    first = trajs[0]
-    for path, traj in zip(paths[1:], trajs[1:]):
-        if not np.array_equal(traj.atom_types, first.atom_types):
-            raise trajectory.TrajectoryError(
-                f"{path}: 'atom_types' differ from those of {paths[0]}; all trajectories "
-                "of one system must hold the same atoms in the same order")
-        if not np.array_equal(traj.target_index, first.target_index):
-            raise trajectory.TrajectoryError(
-                f"{path}: 'target_index' differs from that of {paths[0]}; all "
-                "trajectories of one system must share their targets")
-    total = sum(t.n_frames for t in trajs)
+    log = logs.get()
+    paths = [Path(p) for p in paths]
+    names = [str(n) for n in names]
+    if not paths:
+        raise ValueError("no trajectory files given; a system needs at least one")
+    if len(names) != len(paths):
+        raise ValueError(f"{len(paths)} trajectory files but {len(names)} segment names; "
+                         "give one name per file")
+    if len(set(names)) != len(names):
+        dup = sorted({n for n in names if names.count(n) > 1})
+        raise ValueError(f"segment names {dup} repeat; name every trajectory file uniquely "
+                         "(splits by trajectory refer to these names)")
+    if not (math.isfinite(frame_interval_ps) and frame_interval_ps > 0):
+        raise ValueError(f"frame_interval_ps must be a positive number of ps, got {frame_interval_ps!r}")
+    infos = [trajectory.inspect(p) for p in paths]  # cheap: headers and small arrays
+    trajectory.check_consistent(infos)
+    first = infos[0]
+    total = sum(i.n_frames for i in infos)
     n_atoms = first.n_atoms
+    (out_dir / "meta.json").unlink(missing_ok=True)  # the store is incomplete until rewritten
     segments, start = [], 0
     with io.atomic_path(out_dir / "coords.npy") as c_tmp, \
-            io.atomic_path(out_dir / "lattices.npy") as l_tmp:
-        coords = open_memmap(c_tmp, mode="w+", dtype=np.float32, shape=(total, n_atoms, 3))
-        lattices = open_memmap(l_tmp, mode="w+", dtype=np.float32, shape=(total, 3, 3))
-        for name, traj in zip(names, trajs):
-            stop = start + traj.n_frames
-            coords[start:stop] = traj.coords
-            lattices[start:stop] = traj.lattices
-            segments.append({"name": name, "start": start, "stop": stop})
-            start = stop
-        coords.flush()
-        lattices.flush()
-        del coords, lattices
+            io.atomic_path(out_dir / "lattices.npy") as l_tmp, \
+            _NpyWriter(c_tmp, np.float32, (total, n_atoms, 3)) as coords, \
+            _NpyWriter(l_tmp, np.float32, (total, 3, 3)) as lattices:
+        for name, info in zip(names, infos):
+            for at, c, lat in trajectory.iter_frames(info.path, max_chunk_bytes):
+                coords.write(_to_float32(c, info.path, "traj_coords", at))
+                lattices.write(_to_float32(lat, info.path, "lattices", at))
+            segments.append({"name": name, "start": start, "stop": start + info.n_frames})
+            start += info.n_frames
+            log.info("copied %s: %d frames (%d / %d)", info.path.name, info.n_frames, start, total)
     io.save_json(out_dir / "meta.json", {
         "atom_types": first.atom_types.tolist(),
         "target_index": first.target_index.tolist(),
@@ -83,41 +108,72 @@ def write_frames(paths, names, out_dir, frame_interval_ps: float) -> None:
 
 
 def open_frames(frames_dir) -> Frames:
+    """Open a frame store (memory-mapped arrays); fail if it is incomplete."""
     frames_dir = Path(frames_dir)
-    meta = io.load_json(frames_dir / "meta.json")
-    return Frames(
+    meta_path = frames_dir / "meta.json"
+    if not meta_path.exists():
+        raise FileNotFoundError(f"{meta_path} is missing: the frame store in {frames_dir} is "
+                                "incomplete; run the prepare_frames step again")
+    meta = io.load_json(meta_path)
+    frames = Frames(
         coords=np.load(frames_dir / "coords.npy", mmap_mode="r"),
         lattices=np.load(frames_dir / "lattices.npy", mmap_mode="r"),
         atom_types=np.asarray(meta["atom_types"]),
         target_index=np.asarray(meta["target_index"]),
         segments=tuple(Segment(**s) for s in meta["segments"]),
         frame_interval_ps=meta["frame_interval_ps"],
+        directory=frames_dir,
     )
+    n_frames = frames.segments[-1].stop if frames.segments else 0
+    if (frames.coords.shape[0] != n_frames or frames.lattices.shape[0] != n_frames
+            or frames.coords.shape[1] != len(frames.atom_types)):
+        raise ValueError(f"{frames_dir}: coords.npy {frames.coords.shape} and lattices.npy "
+                         f"{frames.lattices.shape} do not match meta.json ({n_frames} frames, "
+                         f"{len(frames.atom_types)} atoms); run the prepare_frames step again")
+    return frames
 
 
-def write_graphs(frames: Frames, out_dir, n_neighbors: int, max_chunk_bytes: float = 4e8) -> None:
-    """Build the periodic M-nearest-neighbour graph of every frame, chunk by chunk."""
+def write_graphs(frames: Frames, out_dir, n_neighbors: int,
+                 max_chunk_bytes: float = DEFAULT_CHUNK_BYTES, *,
+                 radius_A: float | None = None, key: str = "graph") -> None:
+    """Build the periodic M-nearest-neighbour graph of every frame, chunk by chunk.
+
+    With `radius_A` (the Gaussian expansion radius, Å) first check on a few frames that
+    every atom has M neighbours within it (`trajectory.validate_graph_radius`; `key`
+    is the config path named in its error, e.g. "systems.peo.graph"). Memory use is a
+    few chunks of about `max_chunk_bytes` plus the neighbour search's own working
+    memory (bounded inside `neighbors.periodic_knn`).
+    """
     out_dir = Path(out_dir)
     log = logs.get()
     n_frames, n_atoms = frames.coords.shape[:2]
+    name = str(frames.directory) if frames.directory is not None else "frame store"
+    if radius_A is not None:
+        d = trajectory.validate_graph_radius(frames.coords, frames.lattices, n_neighbors,
+                                             radius_A, name=name, key=key)
+        log.info("largest %d-th neighbour distance in sampled frames: %.3f Å (radius %g Å)",
+                 n_neighbors, d, radius_A)
     shape = (n_frames, n_atoms, n_neighbors)
-    # distance work per frame scales with N * (candidate images); bound the chunk by bytes
-    chunk = max(1, int(max_chunk_bytes // (n_atoms * n_neighbors * 8 * 16)))
+    # per frame: N atom rows + 3 cell rows of 3 values, read as float32 (12 B) and
+    # copied to float64 (24 B), twice for slack; int32 + float32 output per edge
+    frame_bytes = 2 * (12 + 24) * (n_atoms + 3) + 8 * n_atoms * n_neighbors
+    chunk = max(1, int(max_chunk_bytes // frame_bytes))
     with io.atomic_path(out_dir / "nbr_idx.npy") as i_tmp, \
-            io.atomic_path(out_dir / "nbr_dist.npy") as d_tmp:
-        idx = open_memmap(i_tmp, mode="w+", dtype=np.int32, shape=shape)
-        dist = open_memmap(d_tmp, mode="w+", dtype=np.float32, shape=shape)
+            io.atomic_path(out_dir / "nbr_dist.npy") as d_tmp, \
+            _NpyWriter(i_tmp, np.int32, shape) as idx, \
+            _NpyWriter(d_tmp, np.float32, shape) as dist, \
+            _RowReader(frames, "coords") as coords, \
+            _RowReader(frames, "lattices") as lattices:
         for start in range(0, n_frames, chunk):
             stop = min(start + chunk, n_frames)
-            idx[start:stop], dist[start:stop] = neighbors.periodic_knn(
-                np.asarray(frames.coords[start:stop], dtype=np.float64),
-                np.asarray(frames.lattices[start:stop], dtype=np.float64),
+            i, d = neighbors.periodic_knn(
+                np.asarray(coords(start, stop), dtype=np.float64),
+                np.asarray(lattices(start, stop), dtype=np.float64),
                 n_neighbors,
             )
+            idx.write(i)
+            dist.write(d)
             log.info("featurized %d / %d frames (%.0f %%)", stop, n_frames, 100 * stop / n_frames)
-        idx.flush()
-        dist.flush()
-        del idx, dist
 
 
 def open_graphs(graphs_dir) -> tuple[np.ndarray, np.ndarray]:
@@ -125,3 +181,85 @@ def open_graphs(graphs_dir) -> tuple[np.ndarray, np.ndarray]:
     graphs_dir = Path(graphs_dir)
     return (np.load(graphs_dir / "nbr_idx.npy", mmap_mode="r"),
             np.load(graphs_dir / "nbr_dist.npy", mmap_mode="r"))
+
+
+# --------------------------------------------------------------- sequential .npy I/O
+
+
+class _NpyWriter:
+    """Write a C-order .npy of known shape by appending row blocks, with plain writes."""
+
+    def __init__(self, path, dtype, shape):
+        self._dtype, self._shape = np.dtype(dtype), tuple(int(x) for x in shape)
+        self._rows = 0
+        self._file = open(path, "wb")
+        header = npy_format.header_data_from_array_1_0(np.empty((0,) + self._shape[1:], self._dtype))
+        header["shape"] = self._shape
+        npy_format.write_array_header_1_0(self._file, header)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *_):
+        self._file.close()
+        if exc_type is None and self._rows != self._shape[0]:
+            raise RuntimeError(f"wrote {self._rows} of {self._shape[0]} rows of {self._file.name}")
+
+    def write(self, block) -> None:
+        block = np.ascontiguousarray(block, dtype=self._dtype)
+        if block.shape[1:] != self._shape[1:] or self._rows + len(block) > self._shape[0]:
+            raise ValueError(f"cannot append a block of shape {block.shape} to an array of "
+                             f"shape {self._shape} holding {self._rows} rows")
+        self._file.write(memoryview(block).cast("B"))
+        self._rows += len(block)
+
+
+class _RowReader:
+    """Context manager returning read(start, stop) for one array of a frame store.
+
+    Reads the store's .npy with plain reads when the store's folder is known, else
+    slices the (memory-mapped or in-memory) array.
+    """
+
+    def __init__(self, frames: Frames, which: str):
+        self._array = getattr(frames, which)
+        self._path = (frames.directory / f"{which}.npy") if frames.directory is not None else None
+        self._file = None
+
+    def __enter__(self):
+        if self._path is None:
+            return lambda start, stop: np.asarray(self._array[start:stop])
+        self._file = open(self._path, "rb")
+        version = npy_format.read_magic(self._file)
+        reader = (npy_format.read_array_header_1_0 if version == (1, 0)
+                  else npy_format.read_array_header_2_0)
+        shape, fortran, dtype = reader(self._file)
+        if fortran or shape != self._array.shape:
+            raise ValueError(f"{self._path}: shape {shape} (fortran order: {fortran}) does not "
+                             f"match the open store {self._array.shape}; run prepare_frames again")
+        offset, row = self._file.tell(), math.prod(shape[1:])
+
+        def read(start, stop):
+            self._file.seek(offset + start * row * dtype.itemsize)
+            out = np.fromfile(self._file, dtype=dtype, count=(stop - start) * row)
+            if out.size != (stop - start) * row:
+                raise ValueError(f"{self._path} is truncated; run prepare_frames again")
+            return out.reshape((stop - start,) + tuple(shape[1:]))
+
+        return read
+
+    def __exit__(self, *exc):
+        if self._file is not None:
+            self._file.close()
+
+
+def _to_float32(block, path, key, first_frame) -> np.ndarray:
+    """The store keeps float32; a finite float64 beyond its range would become inf."""
+    with np.errstate(over="ignore"):
+        out = block.astype(np.float32)
+    if not np.isfinite(out).all():
+        frame = first_frame + int(np.argmax(~np.isfinite(out).reshape(len(out), -1).all(axis=1)))
+        raise trajectory.TrajectoryError(
+            f"{path}: '{key}' holds values too large for float32 (|x| > 3.4e38, first in "
+            f"frame {frame}); coordinates and cells must be in Å")
+    return out
