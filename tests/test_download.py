@@ -1,0 +1,381 @@
+"""Downloads from a fake InvenioRDM archive on 127.0.0.1: listing, resume, checksums, failures.
+
+The server is started and stopped by the `archive` fixture. It serves a record listing
+and file contents with Range support, and can misbehave on chosen requests (cut the
+connection, stall, answer short, answer 5xx, ignore Range, serve corrupt bytes).
+Expected checksums come from hashlib on the fixture bytes, not from the code under test.
+"""
+
+import hashlib
+import json
+import logging
+import re
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import numpy as np
+import pytest
+
+from gdynet import download as dl
+
+RECORD = "test-rec"
+FAST = {"timeout": (1.0, 0.3), "backoff_s": 0.01, "chunk_bytes": 16_384}
+
+
+def md5(data: bytes) -> str:
+    return "md5:" + hashlib.md5(data).hexdigest()
+
+
+class Archive:
+    """State of the fake archive: its files, a request log and planned misbehaviour."""
+
+    def __init__(self):
+        self.files = {}  # name -> bytes the listing describes
+        self.served = {}  # name -> bytes actually sent (differs for a corrupt file)
+        self.actions = []  # one per content request, consumed in order; then normal
+        self.ignore_range = False
+        self.requests = []  # (name, Range header or None) for every content request
+        self.lock = threading.Lock()
+        self.url = ""
+
+    def add(self, name, data, served=None):
+        self.files[name] = data
+        self.served[name] = data if served is None else served
+
+    def listing(self):
+        return {"entries": [
+            {"key": name, "size": len(data), "checksum": md5(data),
+             "links": {"content": f"{self.url}/api/records/{RECORD}/files/{name}/content"}}
+            for name, data in self.files.items()
+        ]}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive and Content-Length, like a real server
+
+    def log_message(self, *args):  # keep pytest output clean
+        pass
+
+    def do_GET(self):
+        try:
+            self._get()
+        except OSError:  # the client gave up (timeout test): nothing to answer
+            self.close_connection = True
+
+    def _send(self, code, body=b"", headers=()):
+        self.send_response(code)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _get(self):
+        archive: Archive = self.server.archive
+        if self.path == f"/api/records/{RECORD}/files":
+            body = json.dumps(archive.listing()).encode()
+            return self._send(200, body, [("Content-Type", "application/json")])
+        m = re.fullmatch(rf"/api/records/{RECORD}/files/([^/]+)/content", self.path)
+        if not m:
+            return self._send(404, b"not found")
+        name, rng = m.group(1), self.headers.get("Range")
+        with archive.lock:
+            archive.requests.append((name, rng))
+            action = archive.actions.pop(0) if archive.actions else {}
+        if name not in archive.served:
+            return self._send(404, b"not found")
+        data = archive.served[name]
+
+        if "stall" in action:  # no answer for longer than the client's read timeout
+            time.sleep(action["stall"])
+        if "status" in action:
+            return self._send(action["status"], b"server error")
+
+        start = 0
+        if rng and not archive.ignore_range:
+            start = int(re.fullmatch(r"bytes=(\d+)-", rng).group(1))
+            if start >= len(data):
+                return self._send(416, b"", [("Content-Range", f"bytes */{len(data)}")])
+        body = data[start:]
+        self.send_response(206 if start else 200)
+        if start:
+            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        if "short" in action:  # a well-formed answer that is simply too short
+            body = body[: action["short"]]
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if "cut" in action:  # promise the whole body, send part of it, hang up
+            self.wfile.write(body[: action["cut"]])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        if "stall_mid" in action:  # half the body, then silence past the read timeout
+            half = len(body) // 2
+            self.wfile.write(body[:half])
+            self.wfile.flush()
+            time.sleep(action["stall_mid"])
+            body = body[half:]
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def archive():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.archive = state = Archive()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    rng = np.random.default_rng(0)
+    state.add("traj.npz", rng.bytes(300_000))
+    state.add("small.npz", rng.bytes(1_000))
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def entry(archive, name="traj.npz"):
+    return dl.fetch_listing(archive.url, RECORD, timeout=(1.0, 1.0))[name]
+
+
+def closed_port():
+    """A port on 127.0.0.1 where nothing listens (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# ---- normal operation -------------------------------------------------------------------
+
+def test_listing_and_normal_download_verify_against_published_checksum(archive, tmp_path):
+    listing = dl.fetch_listing(archive.url, RECORD, timeout=(1.0, 1.0))
+    data = archive.files["traj.npz"]
+    assert set(listing) == {"traj.npz", "small.npz"}
+    e = listing["traj.npz"]
+    assert (e.size, e.checksum) == (len(data), md5(data))
+    assert e.url == f"{archive.url}/api/records/{RECORD}/files/traj.npz/content"
+
+    calls = []
+    out = dl.download(e, tmp_path / "traj.npz", progress=lambda *a: calls.append(a), **FAST)
+    assert out.read_bytes() == data
+    assert not (tmp_path / "traj.npz.part").exists()
+    assert archive.requests == [("traj.npz", None)]
+    done = [c[0] for c in calls]
+    assert done == sorted(done) and done[-1] == len(data) and calls[-1][1] == len(data)
+    assert len(calls) <= 21  # about every 5 %, not every chunk
+
+
+def test_progress_is_logged_with_bytes_and_rate(archive, tmp_path, caplog):
+    with caplog.at_level(logging.INFO, logger="gdynet"):
+        dl.download(entry(archive), tmp_path / "traj.npz", **FAST)
+    assert re.search(r"traj\.npz: 0\.3 / 0\.3 MB \(100 %\) at [\d.]+ MB/s", caplog.text)
+
+
+def test_verified_file_at_dest_is_not_downloaded_again(archive, tmp_path):
+    dest = tmp_path / "traj.npz"
+    dest.write_bytes(archive.files["traj.npz"])
+    dl.download(entry(archive), dest, **FAST)
+    assert archive.requests == []
+
+
+def test_relative_content_links_resolve_against_the_listing_url():
+    data = {"entries": [{"key": "a.npz", "size": 3, "checksum": "md5:" + "0" * 32,
+                         "links": {"content": "/api/records/r/files/a.npz/content"}}]}
+    e = dl.parse_listing(data, "https://example.org/api/records/r/files")["a.npz"]
+    assert e.url == "https://example.org/api/records/r/files/a.npz/content"
+
+
+@pytest.mark.parametrize("data, words", [
+    ({"hits": []}, "no 'entries' list"),
+    ({"entries": [{"key": "a.npz", "size": 3}]}, "entry 0"),
+    ({"entries": [{"key": "a.npz", "size": 3, "checksum": "crc:zz"}]}, "entry 0"),
+])
+def test_malformed_listing_is_rejected_with_its_source(data, words):
+    with pytest.raises(dl.DownloadError, match=words) as err:
+        dl.parse_listing(data, "https://example.org/listing")
+    assert "https://example.org/listing" in str(err.value)
+
+
+def test_unknown_file_name_lists_the_record_files(archive):
+    listing = dl.fetch_listing(archive.url, RECORD, timeout=(1.0, 1.0))
+    with pytest.raises(ValueError, match=r"no file 'peo.npz'.*'small.npz', 'traj.npz'"):
+        dl.entry_for(listing, "peo.npz")
+
+
+# ---- interrupted transfers ---------------------------------------------------------------
+
+def test_connection_cut_mid_file_is_resumed_with_range(archive, tmp_path):
+    archive.actions = [{"cut": 100_000}]
+    data = archive.files["traj.npz"]
+    out = dl.download(entry(archive), tmp_path / "traj.npz", **FAST)
+    assert out.read_bytes() == data
+    assert len(archive.requests) == 2 and archive.requests[0][1] is None
+    start = int(re.fullmatch(r"bytes=(\d+)-", archive.requests[1][1]).group(1))
+    assert 0 < start <= 100_000  # resumed from what arrived, not from byte 0
+
+
+def test_well_formed_but_short_answer_is_detected_and_resumed(archive, tmp_path):
+    archive.actions = [{"short": 50_000}]
+    out = dl.download(entry(archive), tmp_path / "traj.npz", **FAST)
+    assert out.read_bytes() == archive.files["traj.npz"]
+    assert [r for _, r in archive.requests] == [None, "bytes=50000-"]
+
+
+def test_truncated_every_time_fails_cleanly_then_a_later_run_resumes(archive, tmp_path):
+    data = archive.files["traj.npz"]
+    archive.actions = [{"cut": 40_000}] * 3
+    dest = tmp_path / "traj.npz"
+    with pytest.raises(dl.DownloadError, match="after 3 attempts") as err:
+        dl.download(entry(archive), dest, retries=2, **FAST)
+    assert "resumes from there" in str(err.value)
+    assert not dest.exists()
+    part = tmp_path / "traj.npz.part"
+    kept = part.read_bytes()
+    assert 0 < len(kept) < len(data) and data.startswith(kept)
+    assert len(archive.requests) == 3
+
+    dl.download(entry(archive), dest, **FAST)  # e.g. the job rerun later
+    assert dest.read_bytes() == data and not part.exists()
+    assert archive.requests[-1][1] == f"bytes={len(kept)}-"
+
+
+@pytest.mark.parametrize("action", [{"stall": 1.0}, {"stall_mid": 1.0}])
+def test_stalled_server_times_out_then_retry_succeeds(archive, tmp_path, action):
+    archive.actions = [action]
+    t0 = time.monotonic()
+    out = dl.download(entry(archive), tmp_path / "traj.npz", **FAST)
+    assert time.monotonic() - t0 < 0.95  # gave up on the stall, did not wait it out
+    assert out.read_bytes() == archive.files["traj.npz"]
+    assert len(archive.requests) == 2
+    if "stall_mid" in action:
+        assert archive.requests[1][1].startswith("bytes=")
+
+
+def test_server_errors_are_retried(archive, tmp_path):
+    archive.actions = [{"status": 503}, {"status": 500}]
+    out = dl.download(entry(archive), tmp_path / "traj.npz", **FAST)
+    assert out.read_bytes() == archive.files["traj.npz"]
+    assert len(archive.requests) == 3
+
+
+def test_server_that_ignores_range_restarts_from_zero(archive, tmp_path):
+    data = archive.files["traj.npz"]
+    (tmp_path / "traj.npz.part").write_bytes(data[:70_000])
+    archive.ignore_range = True
+    out = dl.download(entry(archive), tmp_path / "traj.npz", **FAST)
+    assert out.read_bytes() == data
+    assert archive.requests == [("traj.npz", "bytes=70000-")]
+
+
+@pytest.mark.parametrize("stale", ["full_length_garbage", "longer_than_file"])
+def test_bad_part_from_an_earlier_run_is_replaced(archive, tmp_path, stale):
+    data = archive.files["traj.npz"]
+    n = len(data) if stale == "full_length_garbage" else len(data) + 10
+    (tmp_path / "traj.npz.part").write_bytes(b"\0" * n)
+    out = dl.download(entry(archive), tmp_path / "traj.npz", **FAST)
+    assert out.read_bytes() == data
+    assert archive.requests == [("traj.npz", None)]  # fresh download, no Range
+
+
+# ---- failures that must not leave files --------------------------------------------------
+
+def test_server_file_shorter_than_listed_fails_cleanly(archive, tmp_path):
+    good = archive.files["traj.npz"]
+    archive.add("traj.npz", good, served=good[:200_000])  # listing says 300 kB, server has 200
+    with pytest.raises(dl.DownloadError, match="after 3 attempts"):
+        dl.download(entry(archive), tmp_path / "traj.npz", retries=2, **FAST)
+    assert not (tmp_path / "traj.npz").exists()
+    # short body -> resume at its end -> 416 (not a prefix) -> start over
+    assert [r for _, r in archive.requests] == [None, "bytes=200000-", None]
+
+
+def test_corrupt_file_raises_checksum_error_and_leaves_nothing(archive, tmp_path):
+    good = archive.files["traj.npz"]
+    bad = bytearray(good)
+    bad[123_456] ^= 0xFF
+    archive.add("traj.npz", good, served=bytes(bad))
+    with pytest.raises(dl.ChecksumError) as err:
+        dl.download(entry(archive), tmp_path / "traj.npz", **FAST)
+    msg = str(err.value)
+    assert md5(good) in msg and md5(bytes(bad)) in msg  # expected and got
+    assert list(tmp_path.iterdir()) == []  # no dest, no .part
+
+
+def test_404_fails_at_once_naming_the_url(archive, tmp_path):
+    e = entry(archive)
+    missing = dl.FileEntry("gone.npz", e.size, e.checksum, e.url.replace("traj.npz", "gone.npz"))
+    t0 = time.monotonic()
+    with pytest.raises(dl.DownloadError, match="HTTP 404") as err:
+        dl.download(missing, tmp_path / "gone.npz", retries=5, timeout=(1.0, 1.0), backoff_s=1.0)
+    assert time.monotonic() - t0 < 0.9  # no backoff sleep: not retried
+    assert missing.url in str(err.value)
+    assert archive.requests == [("gone.npz", None)]  # asked once, not retried
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unknown_record_names_the_record(archive):
+    with pytest.raises(dl.DownloadError, match="no record 'nope'"):
+        dl.fetch_listing(archive.url, "nope", timeout=(1.0, 1.0))
+
+
+def test_unreachable_archive_fails_fast_with_the_alternatives():
+    url = f"http://127.0.0.1:{closed_port()}"
+    t0 = time.monotonic()
+    with pytest.raises(dl.ArchiveUnreachable) as err:
+        dl.fetch_listing(url, RECORD, timeout=(2.0, 2.0))
+    assert time.monotonic() - t0 < 1.5
+    msg = str(err.value)
+    assert url in msg and dl.OFFLINE_HELP in msg
+    for alternative in ("snakemake -c all", "resources/<system>/download/",
+                        "config/own-data.yaml", "checksum"):
+        assert alternative in msg
+
+
+def test_download_from_unreachable_archive_gives_up_with_the_alternatives(tmp_path):
+    e = dl.FileEntry("a.npz", 10, "md5:" + "0" * 32, f"http://127.0.0.1:{closed_port()}/a.npz")
+    with pytest.raises(dl.ArchiveUnreachable, match="after 3 attempts") as err:
+        dl.download(e, tmp_path / "a.npz", retries=2, timeout=(1.0, 1.0), backoff_s=0.01)
+    assert dl.OFFLINE_HELP in str(err.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+# ---- files placed by hand ----------------------------------------------------------------
+
+def test_file_placed_by_hand_is_verified_and_installed(archive, tmp_path):
+    data = archive.files["small.npz"]
+    manual = tmp_path / "download" / "small.npz"
+    manual.parent.mkdir()
+    manual.write_bytes(data)
+    dest = tmp_path / "verified" / "small.npz"
+    dl.install_verified(manual, entry(archive, "small.npz"), dest)
+    assert dest.read_bytes() == data and manual.exists()
+    assert archive.requests == []
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"x" * 999, "size 999 bytes, but the archive lists 1000"),
+    (b"x" * 1000, "checksum mismatch"),
+])
+def test_bad_file_placed_by_hand_names_file_and_checksums(archive, tmp_path, content, words):
+    e = entry(archive, "small.npz")
+    manual = tmp_path / "small.npz"
+    manual.write_bytes(content)
+    dest = tmp_path / "verified" / "small.npz"
+    with pytest.raises(dl.ChecksumError, match=re.escape(words)) as err:
+        dl.install_verified(manual, e, dest)
+    msg = str(err.value)
+    assert str(manual) in msg and "download it again" in msg
+    if words == "checksum mismatch":
+        assert md5(archive.files["small.npz"]) in msg and md5(content) in msg
+    assert not dest.exists()
+
+
+def test_saved_listing_works_offline(archive, tmp_path):
+    saved = tmp_path / "files.json"
+    saved.write_text(json.dumps(archive.listing()))
+    listing = dl.load_listing(saved)
+    assert listing["traj.npz"].checksum == md5(archive.files["traj.npz"])

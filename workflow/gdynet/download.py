@@ -1,0 +1,499 @@
+"""Download the paper's data from the Materials Cloud archive, verified and resumable.
+
+The data of Xie et al. (2019) is Materials Cloud archive entry 2019.0017, DOI
+10.24435/materialscloud:2019.0017/v1. The archive runs InvenioRDM; the entry's current
+record id is ``gbzya-fbr45`` and its file listing, with the published size and checksum
+of every file, is ``GET <base>/api/records/<record>/files``::
+
+    {"entries": [{"key": "li2s-traj.npz", "size": 123, "checksum": "md5:<hex>",
+                  "links": {"content": "<base>/api/records/<record>/files/li2s-traj.npz/content"}},
+                 ...]}
+
+(Older links to the same files had the form ``<base>/file/2019.0017/v1/<name>``; they
+are not used here, because only the API publishes checksums.)
+
+What this module guarantees:
+
+- a file is at ``dest`` only after its size and checksum matched the listing;
+- bytes are written to ``<dest>.part`` and resumed from there with an HTTP Range request
+  after a cut connection, a timeout, a 5xx answer or a killed job;
+- connection errors, timeouts and 5xx are retried with exponential backoff; 4xx answers
+  (404, 403, ...) fail at once, naming the URL;
+- an unreachable archive fails fast with :data:`OFFLINE_HELP`, which names the
+  alternatives (toy simulation, files placed by hand, own trajectories).
+
+HTTP goes through ``requests``; nothing here speaks HTTP by hand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, urljoin
+
+import requests
+
+from gdynet import logs
+
+ARCHIVE_URL = "https://archive.materialscloud.org"
+RECORD_ID = "gbzya-fbr45"
+DOI = "10.24435/materialscloud:2019.0017/v1"
+
+# Files of the entry, by the system they belong to (names as the archive lists them).
+ARCHIVE_FILES = {
+    "toy": ("li2s-traj.npz",),
+    "toy-graphs": tuple(f"li2s-traj-graph-{s}.npz" for s in ("train", "val", "test")),
+    "siau": ("siau-traj.npz",),
+    "peo": tuple(f"peo-traj-{c}.npz" for c in "abcde"),
+}
+
+# Where a copy of the listing may be saved by hand, so that files placed by hand can be
+# checked offline (the workflow uses it when it exists; see OFFLINE_HELP).
+SAVED_LISTING = "resources/materialscloud-files.json"
+
+OFFLINE_HELP = f"""\
+The paper's data (Materials Cloud archive, DOI {DOI}) cannot be downloaded now.
+Alternatives:
+  1. Run the simulated toy system, which needs no download:
+       snakemake -c all                      (default config/config.yaml)
+  2. Place the files by hand in resources/<system>/download/
+     (for example resources/peo/download/peo-traj-a.npz), fetched on a machine that
+     is online from
+       {ARCHIVE_URL}/records/{RECORD_ID}
+     Then only their checksums are checked, against the ones the archive publishes in
+     the record's file listing,
+       {ARCHIVE_URL}/api/records/{RECORD_ID}/files
+     Save that JSON as {SAVED_LISTING} and the check works offline too.
+  3. Import your own trajectories with mdtraj:
+       snakemake -c all --configfile config/own-data.yaml
+"""
+
+CHUNK_BYTES = 1 << 20  # read and hash in 1 MiB pieces: flat memory for any file size
+_NO_RETRY_BELOW = 500  # 4xx answers are final (except 408 and 429, see _retryable_status)
+
+
+class DownloadError(RuntimeError):
+    """A download failed; the message names the URL, the cause and what to do."""
+
+
+class ArchiveUnreachable(DownloadError):
+    """The archive could not be reached at all; the message ends with OFFLINE_HELP."""
+
+
+class ChecksumError(ValueError):
+    """A file's size or checksum differs from the published one (expected vs got)."""
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One file of an archive record.
+
+    name: file name (the listing's ``key``); size: bytes; checksum: ``"<algo>:<hex>"``
+    with an algorithm that hashlib knows (InvenioRDM publishes ``md5``); url: where its
+    content is served.
+    """
+
+    name: str
+    size: int
+    checksum: str
+    url: str
+
+    def __post_init__(self):
+        algo, _, digest = self.checksum.partition(":")
+        if not digest or algo.lower() not in hashlib.algorithms_available:
+            raise ValueError(
+                f"{self.name}: checksum {self.checksum!r} is not of the form "
+                "'<algorithm>:<hex digest>' with an algorithm hashlib knows (e.g. 'md5:9e10...')"
+            )
+        if not re.fullmatch(r"[0-9a-fA-F]+", digest):
+            raise ValueError(f"{self.name}: checksum {self.checksum!r}: digest is not hexadecimal")
+        if int(self.size) < 0:
+            raise ValueError(f"{self.name}: size {self.size} is negative")
+
+    @property
+    def algorithm(self) -> str:
+        return self.checksum.partition(":")[0].lower()
+
+    @property
+    def digest(self) -> str:
+        return self.checksum.partition(":")[2].lower()
+
+
+# ---------------------------------------------------------------------------------------
+# the listing
+
+
+def listing_url(base_url: str = ARCHIVE_URL, record: str = RECORD_ID) -> str:
+    """The InvenioRDM file-listing endpoint of `record` on the archive at `base_url`."""
+    return f"{base_url.rstrip('/')}/api/records/{quote(record, safe='')}/files"
+
+
+def parse_listing(data: dict, source: str) -> dict[str, FileEntry]:
+    """Turn an InvenioRDM file listing (parsed JSON) into {name: FileEntry}.
+
+    `source` is the URL or path the listing came from: relative content links are
+    resolved against it, and errors name it.
+    """
+    entries = data.get("entries") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        raise DownloadError(
+            f"{source}: not an InvenioRDM file listing (no 'entries' list); "
+            "check the archive URL and record id"
+        )
+    out = {}
+    for i, item in enumerate(entries):
+        try:
+            name = item["key"]
+            link = (item.get("links") or {}).get("content")
+            url = urljoin(source, link) if link else f"{source.rstrip('/')}/{quote(name)}/content"
+            out[name] = FileEntry(name=name, size=int(item["size"]),
+                                  checksum=item["checksum"], url=url)
+        except (KeyError, TypeError, ValueError) as err:
+            raise DownloadError(
+                f"{source}: entry {i} of the listing lacks or has a bad 'key', 'size' or "
+                f"'checksum' ({err!r}); the archive record may still be processing, try later"
+            ) from err
+    return out
+
+
+def load_listing(path: str | os.PathLike, base_url: str = ARCHIVE_URL,
+                 record: str = RECORD_ID) -> dict[str, FileEntry]:
+    """Read a listing saved by hand (the JSON of :func:`listing_url`); no network."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise DownloadError(
+            f"{path}: cannot read the saved file listing ({err}); save the JSON of "
+            f"{listing_url(base_url, record)} there again, or delete the file to fetch it online"
+        ) from err
+    # relative links in a saved copy still refer to the archive, not to the local path
+    return parse_listing(data, listing_url(base_url, record))
+
+
+def fetch_listing(base_url: str = ARCHIVE_URL, record: str = RECORD_ID, *,
+                  timeout: float | tuple[float, float] = (5.0, 30.0)) -> dict[str, FileEntry]:
+    """Fetch {name: FileEntry} of `record` from the archive's API.
+
+    One attempt only: the listing is the first contact with the archive, so when it is
+    unreachable (offline, DNS failure, connect timeout) this fails within the connect
+    timeout with :class:`ArchiveUnreachable`, whose message lists the alternatives,
+    instead of a long storm of retries.
+    """
+    url = listing_url(base_url, record)
+    try:
+        resp = requests.get(url, timeout=timeout, headers={"Accept": "application/json"})
+    except (requests.ConnectionError, requests.Timeout) as err:
+        raise ArchiveUnreachable(
+            f"cannot reach the archive at {url} ({err}).\n{OFFLINE_HELP}"
+        ) from err
+    with resp:
+        if resp.status_code == 404:
+            raise DownloadError(
+                f"{url}: HTTP 404, the archive has no record '{record}'; check the record id "
+                f"(the paper's data is record {RECORD_ID}, DOI {DOI})"
+            )
+        if resp.status_code != 200:
+            raise DownloadError(
+                f"{url}: HTTP {resp.status_code} {resp.reason} while fetching the file listing; "
+                f"try again later.\n{OFFLINE_HELP}"
+            )
+        try:
+            data = resp.json()
+        except ValueError as err:
+            raise DownloadError(f"{url}: the file listing is not JSON ({err})") from err
+    return parse_listing(data, url)
+
+
+def entry_for(listing: dict[str, FileEntry], name: str) -> FileEntry:
+    """The entry called `name`, or a ValueError that lists the names the record has."""
+    try:
+        return listing[name]
+    except KeyError:
+        raise ValueError(
+            f"the archive record has no file '{name}'; it has {sorted(listing)}. "
+            "Fix the file name in the config"
+        ) from None
+
+
+# ---------------------------------------------------------------------------------------
+# checking files
+
+
+def file_digest(path: str | os.PathLike, algorithm: str = "md5") -> str:
+    """Hex digest of a file, read in CHUNK_BYTES pieces (flat memory)."""
+    h = hashlib.new(algorithm)
+    with open(path, "rb") as f:
+        while block := f.read(CHUNK_BYTES):
+            h.update(block)
+    return h.hexdigest()
+
+
+def verify(path: str | os.PathLike, entry: FileEntry) -> Path:
+    """Check a file's size and checksum against `entry`; return the path if they match.
+
+    Raises ChecksumError (naming the file, expected and actual values and the fix) if
+    not, and FileNotFoundError if the file is missing. Meant for files placed by hand.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file; expected '{entry.name}' from {entry.url}")
+    size = path.stat().st_size
+    fix = (f"delete it and download it again from {entry.url} (or let the workflow do so); "
+           "the expected values are those the archive publishes in its file listing")
+    if size != entry.size:
+        raise ChecksumError(
+            f"{path}: size {size} bytes, but the archive lists {entry.size} bytes for "
+            f"'{entry.name}' (truncated or a different file); {fix}"
+        )
+    got = file_digest(path, entry.algorithm)
+    if got != entry.digest:
+        raise ChecksumError(
+            f"{path}: checksum mismatch for '{entry.name}': expected "
+            f"{entry.algorithm}:{entry.digest}, got {entry.algorithm}:{got}; {fix}"
+        )
+    return path
+
+
+def install_verified(src: str | os.PathLike, entry: FileEntry, dest: str | os.PathLike) -> Path:
+    """Verify `src` (a file placed by hand) and put it at `dest` atomically.
+
+    A hard link when `src` and `dest` share a file system (no extra disk for 10 GB
+    trajectories), a copy otherwise. `src` is left in place.
+    """
+    src, dest = Path(src), Path(dest)
+    verify(src, entry)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    try:
+        try:
+            os.link(src, tmp)
+        except OSError:  # other file system, or links not supported
+            shutil.copyfile(src, tmp)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    logs.get().info("%s: checksum verified (%s); placed at %s", src, entry.checksum, dest)
+    return dest
+
+
+# ---------------------------------------------------------------------------------------
+# downloading
+
+
+class _Retry(Exception):
+    """One attempt failed in a way that a later attempt (resuming the .part) may fix."""
+
+
+ProgressFn = Callable[[int, int, float], None]
+
+
+def log_progress(name: str) -> ProgressFn:
+    """A progress callback that logs 'name: done/total MB (p %) at r MB/s'."""
+    log = logs.get()
+
+    def report(done: int, total: int, rate: float) -> None:
+        pct = 100.0 * done / total if total else 100.0
+        log.info("%s: %.1f / %.1f MB (%.0f %%) at %.2f MB/s",
+                 name, done / 1e6, total / 1e6, pct, rate / 1e6)
+
+    return report
+
+
+def download(
+    entry: FileEntry,
+    dest: str | os.PathLike,
+    *,
+    timeout: float | tuple[float, float] = (10.0, 60.0),
+    retries: int = 5,
+    backoff_s: float = 2.0,
+    max_backoff_s: float = 120.0,
+    progress: ProgressFn | None = None,
+    progress_every_s: float = 10.0,
+    chunk_bytes: int = CHUNK_BYTES,
+) -> Path:
+    """Download `entry` to `dest`; return `dest` once its size and checksum match.
+
+    timeout: (connect, read) seconds for each request; a read timeout applies to every
+        pause in the body, so a stalled server counts as a failed attempt.
+    retries: further attempts after the first, on connection errors, timeouts, cut or
+        short bodies and 5xx/408/429 answers; waits backoff_s * 2**i (capped) between.
+    progress: called with (bytes done, bytes total, bytes/s) about every 5 % or
+        `progress_every_s`, and at the end; default: log lines via the gdynet logger.
+
+    Bytes go to ``<dest>.part``; an existing .part (from a cut connection or a killed
+    job) is resumed with ``Range: bytes=<size>-``. The server's answer decides: 206 with
+    the matching Content-Range appends; 200 means it ignored the Range, so the .part is
+    rewritten from byte 0; 416 means the .part is not a prefix of the file, so it is
+    deleted and the download restarts. A .part that is longer than the file is deleted.
+    A .part from an earlier run that is full length but fails the checksum is deleted and
+    downloaded once more from scratch; a fresh download that fails the checksum raises
+    ChecksumError and leaves neither ``dest`` nor the .part. Nothing is ever at ``dest``
+    unless it verified: the .part is renamed onto it (os.replace) after the check.
+
+    If `dest` already exists and verifies, nothing is downloaded.
+    """
+    dest = Path(dest)
+    part = dest.with_suffix(dest.suffix + ".part")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    log = logs.get()
+    if progress is None:
+        progress = log_progress(entry.name)
+    if retries < 0:
+        raise ValueError(f"retries must be >= 0, got {retries}")
+
+    if dest.exists():
+        try:
+            verify(dest, entry)
+            log.info("%s: already present and verified", dest)
+            return dest
+        except ChecksumError as err:
+            dest.unlink()  # only verified files may sit at dest
+            log.warning("%s; deleted it, downloading it again", err)
+
+    # bytes that were in the .part before this call: if the result fails the checksum,
+    # they (not the server) may be to blame, so one fresh restart is allowed
+    stale_part = part.exists() and part.stat().st_size > 0
+    failures = 0
+    last_error: Exception | None = None
+    answered: list[int] = []  # HTTP status of every request that got an answer
+    session = requests.Session()
+    try:
+        while failures <= retries:  # plus at most one restart for a bad stale .part
+            if failures:
+                wait = min(backoff_s * 2 ** (failures - 1), max_backoff_s)
+                log.warning("%s: attempt %d of %d failed (%s); retrying in %.1f s",
+                            entry.name, failures, retries + 1, last_error, wait)
+                time.sleep(wait)
+            try:
+                _one_request(session, entry, part, timeout, progress, progress_every_s, chunk_bytes,
+                             answered)
+                size = part.stat().st_size
+                if size < entry.size:
+                    raise _Retry(f"body ended after {size} of {entry.size} bytes")
+            except _Retry as err:
+                failures, last_error = failures + 1, err
+                continue
+            except (requests.ConnectionError, requests.Timeout,
+                    requests.exceptions.ChunkedEncodingError) as err:
+                failures, last_error = failures + 1, err
+                continue
+
+            try:
+                verify(part, entry)
+            except ChecksumError as err:
+                part.unlink(missing_ok=True)
+                if stale_part:
+                    log.warning("%s: the resumed .part from an earlier run is bad (%s); "
+                                "downloading from scratch", entry.name, err)
+                    stale_part = False
+                    continue
+                raise ChecksumError(
+                    f"{entry.url}: the downloaded file is corrupt: {err}. Nothing was left at "
+                    f"{dest}. Try again later; if it persists, report it to the archive"
+                ) from None
+            os.replace(part, dest)
+            log.info("%s: verified (%s), saved to %s", entry.name, entry.checksum, dest)
+            return dest
+    finally:
+        session.close()
+
+    kept = (f"; the {part.stat().st_size} bytes received are kept in {part} and the next "
+            "run resumes from there") if part.exists() else ""
+    msg = f"{entry.url}: download failed after {retries + 1} attempts ({last_error}){kept}"
+    if not answered:  # never got an HTTP answer: offline, DNS, refused, connect timeouts
+        raise ArchiveUnreachable(f"{msg}.\n{OFFLINE_HELP}") from last_error
+    raise DownloadError(msg) from last_error
+
+
+def _retryable_status(code: int) -> bool:
+    return code >= _NO_RETRY_BELOW or code in (408, 429)
+
+
+def _content_range(header: str | None) -> tuple[int | None, int | None]:
+    """(first byte, total size) of a 'bytes a-b/total' Content-Range header.
+
+    None where a value is missing or unparsable ('*' total: unknown).
+    """
+    m = re.fullmatch(r"\s*bytes\s+(\d+)-\d+/(\d+|\*)\s*", header or "")
+    if not m:
+        return None, None
+    return int(m.group(1)), (None if m.group(2) == "*" else int(m.group(2)))
+
+
+def _one_request(session, entry: FileEntry, part: Path, timeout, progress: ProgressFn,
+                 every_s: float, chunk_bytes: int, answered: list[int]) -> None:
+    """One GET that appends to (or rewrites) `part`; raises _Retry or requests errors."""
+    log = logs.get()
+    offset = part.stat().st_size if part.exists() else 0
+    if offset > entry.size:
+        log.warning("%s: %s is longer than the file (%d > %d bytes); starting over",
+                    entry.name, part, offset, entry.size)
+        part.unlink()
+        offset = 0
+    if offset == entry.size and offset > 0:
+        return  # complete .part from an earlier run: only the checksum is left to check
+
+    # identity: byte ranges and the checksum refer to the stored bytes, not a gzip stream
+    headers = {"Accept-Encoding": "identity"}
+    if offset:
+        headers["Range"] = f"bytes={offset}-"
+    with session.get(entry.url, headers=headers, stream=True, timeout=timeout) as resp:
+        code = resp.status_code
+        answered.append(code)
+        if code == 206:
+            start, total = _content_range(resp.headers.get("Content-Range"))
+            if start != offset or total not in (None, entry.size):
+                part.unlink(missing_ok=True)
+                raise _Retry(f"server answered Range bytes={offset}- with Content-Range "
+                             f"{resp.headers.get('Content-Range')!r}; starting over")
+            mode = "ab"
+            log.info("%s: resuming at byte %d of %d", entry.name, offset, entry.size)
+        elif code == 200:
+            if offset:
+                log.info("%s: server ignored the Range request; downloading from byte 0",
+                         entry.name)
+            offset, mode = 0, "wb"
+        elif code == 416:
+            part.unlink(missing_ok=True)
+            raise _Retry(f"HTTP 416: {part} is not a prefix of the file; starting over")
+        elif _retryable_status(code):
+            raise _Retry(f"HTTP {code} {resp.reason}")
+        else:
+            raise DownloadError(
+                f"{entry.url}: HTTP {code} {resp.reason}; the file cannot be downloaded "
+                "(not retried). Check the record id and file name in the config, or place "
+                "the file by hand (see the README)"
+            )
+
+        done, t0 = offset, time.monotonic()
+        last_t, last_done = t0, done
+        step = max(entry.size // 20, 1)  # ~5 %
+        # If the connection breaks, urllib3 drops the bytes of the unfinished chunk (at most
+        # chunk_bytes); they are fetched again by the next Range request.
+        with open(part, mode) as f:
+            for chunk in resp.iter_content(chunk_size=chunk_bytes):
+                f.write(chunk)
+                done += len(chunk)
+                if done > entry.size:
+                    break  # longer than listed: the size check below rejects it
+                now = time.monotonic()
+                if done - last_done >= step or now - last_t >= every_s:
+                    progress(done, entry.size, (done - offset) / max(now - t0, 1e-9))
+                    last_t, last_done = now, done
+        if done > entry.size:
+            part.unlink(missing_ok=True)
+            raise ChecksumError(
+                f"{entry.url}: the server sent more than the {entry.size} bytes the archive "
+                f"lists for '{entry.name}'; nothing was kept. Try again later"
+            )
+        if done != last_done or done == offset:
+            progress(done, entry.size, (done - offset) / max(time.monotonic() - t0, 1e-9))
