@@ -104,3 +104,65 @@ def test_bad_trajectory_stops_the_run_and_leaves_no_output(tmp_path):
 def test_lint_is_clean(tmp_path):
     out = snakemake(tmp_path, "--lint", config=ROOT / "config" / "config.yaml")
     assert "Congratulations" in out.stdout + out.stderr
+
+
+def test_paper_config_dry_run_lists_every_job_offline(tmp_path):
+    out = snakemake(tmp_path, "--dry-run", config=ROOT / "config" / "paper.yaml")
+    counts = job_counts(out.stdout)
+    paper = yaml.safe_load((ROOT / "config" / "paper.yaml").read_text())["systems"]
+    n_models = sum(len(m["n_states"]) * len(m["lags_ps"])
+                   for s in paper.values() for m in s["models"].values())
+    assert counts["download"] == sum(len(s["download"]["files"]) for s in paper.values()) == 7
+    assert counts["prepare_frames"] == counts["featurize"] == counts["split"] == 3
+    assert counts["train"] == counts["predict"] == counts["koopman"] == n_models
+    assert counts["select_tau"] == sum(len(m["n_states"]) for s in paper.values()
+                                       for m in s["models"].values())
+    assert "simulate_toy" not in counts  # the quickstart config is not merged in
+
+
+def write_xtc_run(path, topology, n_frames, seed):
+    """A small trajectory in GROMACS xtc: a Li random walk in a frozen FCC S cell."""
+    import mdtraj
+
+    rng = np.random.default_rng(seed)
+    a_nm = 0.65
+    sulfur = np.array([[0, 0, 0], [0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0]]) * a_nm
+    li = (0.3 + np.cumsum(rng.normal(0, 0.01, (n_frames, 3)), axis=0)) % a_nm
+    xyz = np.concatenate([li[:, None], np.broadcast_to(sulfur, (n_frames, 4, 3))], axis=1)
+    traj = mdtraj.Trajectory(xyz, topology, time=np.arange(n_frames) * 0.1,
+                             unitcell_lengths=np.full((n_frames, 3), a_nm),
+                             unitcell_angles=np.full((n_frames, 3), 90.0))
+    traj.save_xtc(str(path))
+    return traj
+
+
+def test_own_trajectories_run_through_import(tmp_path):
+    import mdtraj
+
+    top = mdtraj.Topology()
+    chain = top.add_chain()
+    for name, element in [("LI", "Li")] + [("S", "S")] * 4:
+        top.add_atom(name, mdtraj.element.get_by_symbol(element), top.add_residue(name, chain))
+    first = write_xtc_run(tmp_path / "run1.xtc", top, 300, seed=0)
+    write_xtc_run(tmp_path / "run2.xtc", top, 300, seed=1)
+    first[0].save_pdb(str(tmp_path / "system.pdb"))
+
+    config = yaml.safe_load((ROOT / "config" / "own-data.yaml").read_text())
+    system = config["systems"].pop("my_system")
+    system["import"].update(trajectories=[str(tmp_path / "run1.xtc"), str(tmp_path / "run2.xtc")],
+                            topology=str(tmp_path / "system.pdb"), selection="element Li")
+    system.update(frame_interval_ps=0.1, graph={"n_neighbors": 12, "radius_A": 7.0},
+                  models={"gdynet": {"n_states": [2], "lags_ps": [0.5]}})
+    system["koopman"].update(lags_ps=[0.1, 0.5], ck_steps=2)
+    config["systems"] = {"mine": system}
+    config["training"].update(epochs=1, steps_per_epoch=2, batch_size=16)
+    config["training"]["gdynet"].update(atom_fea_len=4, n_conv=1)
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump(config))
+
+    snakemake(tmp_path / "work", config=path)
+    imported = np.load(tmp_path / "work" / "resources" / "mine" / "imported" / "run1.npz")
+    np.testing.assert_allclose(imported["traj_coords"], first.xyz * 10, atol=1e-3)  # nm -> Å
+    meta = json.loads((tmp_path / "work" / "results" / "mine" / "frames" / "meta.json").read_text())
+    assert [s["name"] for s in meta["segments"]] == ["run1", "run2"]
+    assert (tmp_path / "work" / "results" / "mine" / "gdynet" / "k2" / "tau_star.json").exists()

@@ -1,5 +1,6 @@
 # Shared helpers: config lookups, paths and target lists.
 import json
+from pathlib import Path
 
 
 SYSTEMS = config["systems"]
@@ -49,10 +50,38 @@ def model_runs(system):
 
 
 def trajectory_inputs(w):
-    source = SYSTEMS[w.system]["source"]
-    if source == "simulate":
+    """The system's trajectory files (a folder of them for the simulated toy system)."""
+    cfg = SYSTEMS[w.system]
+    if cfg["source"] == "simulate":
         return f"resources/{w.system}/simulated"
-    raise ValueError(f"systems.{w.system}.source: unknown source '{source}'")
+    if cfg["source"] == "download":
+        return [f"resources/{w.system}/verified/{name}" for name in cfg["download"]["files"]]
+    if cfg["source"] == "import":
+        return [f"resources/{w.system}/imported/{name}.npz" for name in imported_names(w.system)]
+    return cfg["files"]
+
+
+def download_cfg(key, default):
+    return lambda w: SYSTEMS[w.system]["download"].get(key, default)
+
+
+def import_cfg(key, default=None):
+    return lambda w: SYSTEMS[w.system]["import"].get(key, default)
+
+
+def imported_names(system):
+    """Segment names of imported trajectories: their file names without the extension."""
+    names = [Path(p).stem for p in SYSTEMS[system]["import"]["trajectories"]]
+    if len(set(names)) != len(names):
+        raise ValueError(
+            f"config: systems.{system}.import.trajectories: the file names {names} repeat; "
+            "each trajectory becomes a segment named after its file, so rename the files"
+        )
+    return names
+
+
+def imported_trajectory(w):
+    return SYSTEMS[w.system]["import"]["trajectories"][imported_names(w.system).index(w.name)]
 
 
 def frames(system="{system}"):

@@ -20,6 +20,49 @@ rule simulate_toy:
         "../scripts/simulate_toy.py"
 
 
+rule download:
+    output:
+        "resources/{system}/verified/{name}",
+    log:
+        "logs/{system}/download/{name}.log",
+    params:
+        base_url=download_cfg("base_url", "https://archive.materialscloud.org"),
+        record=download_cfg("record", "gbzya-fbr45"),
+        name=lambda w: w.name,
+        timeout=[10, 60],  # connect, read (s)
+        retries=5,
+        manual_path="resources/{system}/download/{name}",  # a copy placed by hand
+        listing_path="resources/materialscloud-files.json",  # the saved file listing, if any
+    wildcard_constraints:
+        name=r"[^/]+\.npz",
+    localrule: True  # compute nodes of clusters are often offline
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/download.py"
+
+
+rule import_trajectory:
+    input:
+        trajectory=imported_trajectory,
+        topology=lambda w: SYSTEMS[w.system]["import"].get("topology") or [],
+    output:
+        "resources/{system}/imported/{name}.npz",
+    log:
+        "logs/{system}/import/{name}.log",
+    params:
+        selection=import_cfg("selection"),
+        molecular=import_cfg("molecular", False),
+        atoms=import_cfg("atoms", "all"),
+        stride=import_cfg("stride", 1),
+        chunk=import_cfg("chunk", 1000),
+        frame_interval_ps=lambda w: SYSTEMS[w.system]["frame_interval_ps"],
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/import_mdtraj.py"
+
+
 rule prepare_frames:
     input:
         trajectory_inputs,
@@ -28,7 +71,8 @@ rule prepare_frames:
     log:
         "logs/{system}/prepare_frames.log",
     params:
-        frame_interval_ps=lambda w: SYSTEMS[w.system]["frame_interval_ps"],
+        frame_interval_ps=lambda w: SYSTEMS[w.system].get("frame_interval_ps"),
+        trajectory_ns=lambda w: SYSTEMS[w.system].get("trajectory_ns"),
     conda:
         "../../envs/analysis.yaml"
     script:

@@ -11,7 +11,7 @@ rule featurize:
     benchmark:
         "benchmarks/{system}/featurize.tsv"
     params:
-        n_neighbors=lambda w: SYSTEMS[w.system]["graph"]["n_neighbors"],
+        graph=system_cfg("graph"),
     threads: 1
     conda:
         "../../envs/analysis.yaml"

@@ -15,6 +15,7 @@ rule train:
         "benchmarks/{system}/train/{model}_k{k}_tau{tau}ps.tsv"
     params:
         hyper=hyperparameters,
+        ck_steps=system_cfg("koopman", "ck_steps"),
         device=config["training"]["device"],
         checkpoint=lambda w: CHECKPOINT.format(**w),
     threads: 1

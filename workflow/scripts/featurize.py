@@ -9,4 +9,6 @@ from gdynet import logs, store
 
 log = logs.to_file(snakemake.log[0])
 frames = store.open_frames(Path(snakemake.input[0]).parent)
-store.write_graphs(frames, Path(snakemake.output[0]).parent, snakemake.params.n_neighbors)
+graph = snakemake.params.graph
+store.write_graphs(frames, Path(snakemake.output[0]).parent, graph["n_neighbors"],
+                   radius_A=graph["radius_A"], key=f"systems.{snakemake.wildcards.system}.graph")

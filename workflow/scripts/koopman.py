@@ -16,7 +16,8 @@ test = io.load_json(snakemake.input.splits)["test"]
 chi = splits.pieces(np.load(snakemake.input.chi, mmap_mode="r"), test)
 lag_ps = float(snakemake.wildcards.tau)
 lag = splits.to_frames(lag_ps, dt)
-splits.check_lag(test, lag * cfg["ck_steps"], "test", what="CK horizon (lag x ck_steps)")
+splits.check_lag(test, lag * cfg["ck_steps"], "test", what="CK horizon (lag x ck_steps)",
+                 key=f"systems.{snakemake.wildcards.system}.koopman.ck_steps")
 
 longest = max(b - a for a, b in test)
 lags = sorted({splits.to_frames(t, dt) for t in cfg["lags_ps"]} | {lag})

@@ -5,18 +5,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # gdynet, also in conda envs
 
-from gdynet import logs, store
+from gdynet import logs, store, trajectory
 
 log = logs.to_file(snakemake.log[0])
 source = Path(snakemake.input[0])
 paths = sorted(source.glob("*.npz")) if source.is_dir() else [Path(p) for p in snakemake.input]
 if not paths:
     raise FileNotFoundError(f"{source}: no .npz trajectories found")
-log.info("reading %d trajectories from %s", len(paths), source)
-store.write_frames(
-    paths,
-    names=[p.stem for p in paths],
-    out_dir=Path(snakemake.output[0]).parent,
-    frame_interval_ps=snakemake.params.frame_interval_ps,
-)
+log.info("reading %d trajectories", len(paths))
+
+dt = snakemake.params.frame_interval_ps
+if dt is None:  # config gives the trajectory length instead (PEO: 80 ns each)
+    n_frames = trajectory.inspect(paths[0]).n_frames
+    dt = snakemake.params.trajectory_ns * 1000.0 / n_frames
+    log.info("frame interval %.6g ps = %g ns / %d frames", dt, snakemake.params.trajectory_ns, n_frames)
+store.write_frames(paths, names=[p.stem for p in paths],
+                   out_dir=Path(snakemake.output[0]).parent, frame_interval_ps=dt)
 log.info("wrote the frame store to %s", Path(snakemake.output[0]).parent)

@@ -9,7 +9,8 @@ from gdynet import io, logs, splits, store
 
 log = logs.to_file(snakemake.log[0])
 frames = store.open_frames(Path(snakemake.input.meta).parent)
-ranges = splits.time_fractions(frames.segments, **snakemake.params.split)
+key = f"systems.{snakemake.wildcards.system}.split"
+ranges = splits.make(frames.segments, frames.frame_interval_ps, snakemake.params.split, key=key)
 for name, r in ranges.items():
     log.info("%s: %d frames in %d ranges", name, sum(b - a for a, b in r), len(r))
 io.save_json(snakemake.output[0], ranges)

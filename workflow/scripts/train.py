@@ -16,9 +16,11 @@ w, hyper = snakemake.wildcards, dict(snakemake.params.hyper)
 graphs_dir = Path(snakemake.input.data[0]).parent
 frames, data = datasets.open_model_data(w.model, Path(snakemake.input.meta).parent, graphs_dir)
 ranges = io.load_json(snakemake.input.splits)
-lag = splits.to_frames(hyper["lag_ps"], frames.frame_interval_ps)
-for split in ("train", "val"):
-    splits.check_lag(ranges[split], lag, split)
+# a lag too long for the splits (or its CK horizon for the test split) fails before training
+key = f"systems.{w.system}"
+[lag] = splits.check_lags(ranges, frames.frame_interval_ps, [hyper["lag_ps"]],
+                          ck_steps=snakemake.params.ck_steps, key=f"{key}.models.{w.model}.lags_ps",
+                          ck_key=f"{key}.koopman.ck_steps")
 
 torch.manual_seed(hyper["seed"])  # initial weights; fit() seeds the batches
 if w.model == "gdynet":

@@ -1,0 +1,23 @@
+"""Import one of the user's own trajectories (any format mdtraj reads) into the trajectory contract."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # gdynet, also in conda envs
+
+from gdynet import importer, logs
+
+log = logs.to_file(snakemake.log[0])
+p = snakemake.params
+summary = importer.import_trajectory(
+    snakemake.input.trajectory,
+    snakemake.input.topology or None,  # none for formats that carry their own (pdb, h5, gro)
+    p.selection,
+    out=snakemake.output[0],
+    molecular=p.molecular,
+    atoms=p.atoms,
+    stride=p.stride,
+    chunk=p.chunk,
+    frame_interval_ps=p.frame_interval_ps,
+)
+log.info("summary: %s", {k: v for k, v in summary.items() if k != "warnings"})
