@@ -9,15 +9,6 @@ import torch
 from gdynet.model import GDyNet, VAMPNet, build
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    # Tiny tensors: a second OpenMP thread only adds synchronisation (and is ~8x
-    # slower on a shared, oversubscribed CPU).
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 TYPES = np.array([3, 16, 16, 3, 16, 8, 16, 3])  # Li, S, O: embedding rows follow sorted numbers
 M = 12
 

@@ -3,20 +3,9 @@
 import numpy as np
 import pytest
 
+from synthetic import write_traj
+
 from gdynet import splits, store, trajectory
-
-
-def write_traj(path, n_frames=20, n_atoms=5, **overrides):
-    rng = np.random.default_rng(0)
-    arrays = {
-        "traj_coords": rng.uniform(0, 6.5, (n_frames, n_atoms, 3)),
-        "lattices": np.broadcast_to(6.5 * np.eye(3), (n_frames, 3, 3)).copy(),
-        "atom_types": np.array([3] + [16] * (n_atoms - 1)),
-        "target_index": np.array([0]),
-    }
-    arrays.update(overrides)
-    np.savez(path, **{k: v for k, v in arrays.items() if v is not None})
-    return path
 
 
 def test_valid_trajectory_round_trips(tmp_path):

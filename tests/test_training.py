@@ -36,16 +36,6 @@ def two_state_chain(n_steps, rng, n_chains=1):
     return s
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    # Tiny models: a second OpenMP thread only adds synchronisation, and on a shared
-    # (oversubscribed) CPU it made these tests ~8x slower.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def agreement(prob, hidden):
     """Fraction of frames whose learned two-state assignment equals the hidden state, up to relabelling.
 

@@ -16,16 +16,6 @@ from gdynet.vamp import (
 )
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    # Tiny tensors: a second OpenMP thread only adds synchronisation (and is ~8x
-    # slower on a shared, oversubscribed CPU).
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def correlated_series(n_steps, dim, seed):
     """A slowly varying random signal plus noise: time-lagged pairs are correlated."""
     rng = np.random.default_rng(seed)

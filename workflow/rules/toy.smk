@@ -22,7 +22,6 @@ rule validate_toy:
         meta="results/{system}/frames/meta.json",
         tau_star="results/{system}/gdynet/k2/tau_star.json",
         chi=lambda w: model_files(w.system, "gdynet", 2, "chi_test.npy"),
-        koopman=lambda w: model_files(w.system, "gdynet", 2, "koopman.json"),
     output:
         report(
             "results/{system}/analysis/validation.json",

@@ -11,9 +11,8 @@ from gdynet import io, logs, plots, store
 
 log = logs.to_file(snakemake.log[0])
 frames = store.open_frames(Path(snakemake.input[0]).parent)
-lags = [float(t) for t in snakemake.params.lags_ps]
-tau_star = io.load_json(snakemake.input.tau_star)["tau_star_ps"]
-chi = np.load(snakemake.input.chi[lags.index(float(tau_star))], mmap_mode="r")
+_, chi_path = io.at_tau_star(snakemake.input.tau_star, snakemake.params.lags_ps, snakemake.input.chi)
+chi = np.load(chi_path, mmap_mode="r")
 test = io.load_json(snakemake.input.splits)["test"]
 test_frames = np.concatenate([np.arange(a, b) for a, b in test])
 

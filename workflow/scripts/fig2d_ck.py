@@ -14,10 +14,8 @@ inp, params = snakemake.input, snakemake.params
 
 
 def panel(model, title):
-    lags = [float(t) for t in params[f"{model}_lags_ps"]]
-    tau_star = io.load_json(inp[f"{model}_tau_star"])["tau_star_ps"]
-    table = pd.read_csv(inp[model][lags.index(float(tau_star))])
-    return {"table": table, "title": f"{title}, τ = {tau_star:g} ps"}
+    tau_star, path = io.at_tau_star(inp[f"{model}_tau_star"], params[f"{model}_lags_ps"], inp[model])
+    return {"table": pd.read_csv(path), "title": f"{title}, τ = {tau_star:g} ps"}
 
 
 fig = plots.ck_figure([panel("gdynet", "GDyNet"), panel("vampnet", "vanilla VAMPnet")])

@@ -10,9 +10,9 @@ import pandas as pd
 from gdynet import io, logs, plots
 
 log = logs.to_file(snakemake.log[0])
-lags = [float(t) for t in snakemake.params.lags_ps]
-tau_star = io.load_json(snakemake.input.tau_star)["tau_star_ps"]
-table = pd.read_csv(snakemake.input.timescales[lags.index(float(tau_star))])
+tau_star, path = io.at_tau_star(snakemake.input.tau_star, snakemake.params.lags_ps,
+                               snakemake.input.timescales)
+table = pd.read_csv(path)
 fig = plots.timescales_figure([{
     "table": table, "tau_star_ps": tau_star,
     "title": "vanilla VAMPnet, 8 states (global dynamics)",

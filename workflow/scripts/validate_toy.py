@@ -7,17 +7,17 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # gdynet, also in con
 
 import numpy as np
 
-from gdynet import io, koopman, logs, splits
+from gdynet import io, logs, splits
 from gdynet.toy import validation
 
 log = logs.to_file(snakemake.log[0])
-tau_star = io.load_json(snakemake.input.tau_star)["tau_star_ps"]
-which = [float(t) for t in snakemake.params.lags_ps].index(float(tau_star))
+tau_star, chi_path = io.at_tau_star(snakemake.input.tau_star, snakemake.params.lags_ps,
+                                   snakemake.input.chi)
 test = io.load_json(snakemake.input.splits)["test"]
 dt = io.load_json(snakemake.input.meta)["frame_interval_ps"]
 lag = splits.to_frames(tau_star, dt)
 
-chi = np.load(snakemake.input.chi[which])
+chi = np.load(chi_path)
 labels = np.load(snakemake.input.sites)
 test_frames = np.concatenate([np.arange(a, b) for a, b in test])
 site_type = labels["site_type"][test_frames]
