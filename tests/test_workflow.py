@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from archive_server import RECORD, serve
+from synthetic import write_traj
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / ".test" / "config" / "config.yaml"
@@ -55,6 +57,12 @@ def test_tiny_run_writes_figures_and_validation(finished_run):
     np.testing.assert_allclose(chi.sum(axis=-1), 1, atol=1e-5)
     for log in ("simulate.log", "featurize.log", "train/gdynet_k2_tau1ps.log"):
         assert (finished_run / "logs" / "toy" / log).stat().st_size > 0
+
+
+def test_report_holds_the_figures(finished_run):
+    snakemake(finished_run, "--report", "report.html")
+    html = (finished_run / "report.html").read_text(errors="replace")
+    assert "fig2b_timescales.png" in html and "validation.json" in html
 
 
 def test_second_run_does_nothing(finished_run):
@@ -166,3 +174,50 @@ def test_own_trajectories_run_through_import(tmp_path):
     meta = json.loads((tmp_path / "work" / "results" / "mine" / "frames" / "meta.json").read_text())
     assert [s["name"] for s in meta["segments"]] == ["run1", "run2"]
     assert (tmp_path / "work" / "results" / "mine" / "gdynet" / "k2" / "tau_star.json").exists()
+
+
+def download_config(tmp_path, base_url, files):
+    config = yaml.safe_load(TINY.read_text())
+    system = config["systems"].pop("toy")
+    system.update(source="download", download={"files": files, "base_url": base_url,
+                                                "record": RECORD}, analyses=[])
+    del system["simulate"]
+    system["models"] = {"gdynet": {"n_states": [2], "lags_ps": [1]}}
+    config["systems"] = {"paper": system}
+    path = tmp_path / "download.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_download_rule_fetches_verifies_and_refuses_corrupt_files(tmp_path):
+    good = write_traj(tmp_path / "a.npz", n_frames=100).read_bytes()
+    bad = write_traj(tmp_path / "b.npz", n_frames=100).read_bytes()
+    with serve() as archive:
+        archive.add("traj-a.npz", good)
+        archive.add("traj-b.npz", bad, served=bad[:-10] + b"0123456789")  # corrupt on the wire
+        config = download_config(tmp_path, archive.url, ["traj-a.npz", "traj-b.npz"])
+        work = tmp_path / "work"
+        ok = snakemake(work, "resources/paper/verified/traj-a.npz", config=config)
+        assert (work / "resources" / "paper" / "verified" / "traj-a.npz").read_bytes() == good
+        out = snakemake(work, "results/paper/frames/meta.json", config=config, check=False)
+    assert ok.returncode == 0 and out.returncode != 0
+    log = (work / "logs" / "paper" / "download" / "traj-b.npz.log").read_text()
+    assert "traj-b.npz" in log and "checksum" in log.lower()
+    assert not list((work / "resources" / "paper" / "verified").glob("traj-b*"))
+    assert not (work / "results" / "paper" / "frames").exists()
+
+
+def test_files_placed_by_hand_are_checked_offline(tmp_path):
+    data = write_traj(tmp_path / "a.npz", n_frames=100).read_bytes()
+    with serve() as archive:  # only to write the listing a user would save
+        archive.add("traj-a.npz", data)
+        listing = archive.listing()
+        offline_url = archive.url
+    work = tmp_path / "work"
+    (work / "resources" / "paper" / "download").mkdir(parents=True)
+    (work / "resources" / "paper" / "download" / "traj-a.npz").write_bytes(data)
+    (work / "resources" / "materialscloud-files.json").write_text(json.dumps(listing))
+    config = download_config(tmp_path, offline_url, ["traj-a.npz"])  # nothing listens there now
+    snakemake(work, "results/paper/frames/meta.json", config=config)
+    meta = json.loads((work / "results" / "paper" / "frames" / "meta.json").read_text())
+    assert meta["segments"] == [{"name": "traj-a", "start": 0, "stop": 100}]
