@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
+from gdynet import simplex
 from gdynet.model import GDyNet, VAMPNet
 from gdynet.training import (
     FeatureFrames,
@@ -19,6 +20,7 @@ from gdynet.training import (
     load_model,
     predict,
     save_model,
+    state_corners,
 )
 from gdynet.vamp import lagged_score_np
 
@@ -281,3 +283,19 @@ def test_non_finite_training_stops_with_advice(tmp_path):
         fit(VAMPNet(2, 2, hidden=(4,)), FeatureFrames(x), train_ranges=[(0, 150)], val_ranges=[(150, 200)],
             lag=1, epochs=1, steps_per_epoch=3, batch_size=16, lr=1e-3, seed=0, checkpoint=tmp_path / "c.pt")
     assert not (tmp_path / "c.pt").exists()
+
+
+def test_state_corners_make_fuzzy_outputs_crisp():
+    """A 'model' whose softmax puts the two hidden states at P(state 0) = 0.8 and 0.6:
+    after the corner map the states are 0/1, the populous one first."""
+    hidden = (np.arange(1000) % 10 < 3).astype(int)  # 30 % in hidden state 1
+
+    class Fuzzy(torch.nn.Module):
+        def forward(self, x):
+            p0 = torch.where(x[:, 0] > 0.5, 0.6, 0.8)
+            return torch.stack([p0, 1 - p0], dim=-1)[:, None, :]
+
+    data = FeatureFrames(hidden[:, None].astype(np.float32))
+    corners = state_corners(Fuzzy(), data, [[0, 1000]], device="cpu")
+    crisp = simplex.to_simplex(predict(Fuzzy(), data, [[0, 1000]], device="cpu"), corners)
+    np.testing.assert_allclose(crisp[:, 0, 1], hidden, atol=1e-6)

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import io, logs
+from . import io, logs, simplex
 from .model import MODELS
 from .vamp import CovarianceAccumulator, vamp2_score
 
@@ -503,6 +503,23 @@ def predict_frames(model, data, frames, *, batch_size: int = 4096, device="auto"
     return out
 
 
+def state_corners(model, data, ranges, *, max_frames: int = 50_000, seed: int = 0,
+                  device="auto", log=None) -> np.ndarray:
+    """The simplex corners (k, k) of the model's states on a sample of `ranges` frames.
+
+    VAMP-2 leaves the scale of the soft states free (see gdynet.simplex); predictions
+    mapped with these corners are crisp, with state 0 the most populated.
+    """
+    log = log or logs.get()
+    frames = np.concatenate([np.arange(a, b) for a, b in _check_ranges(ranges, len(data))])
+    sample = np.sort(np.random.default_rng(seed).choice(
+        frames, size=min(max_frames, frames.size), replace=False))
+    chi = predict_frames(model, data, sample, device=device, log=log)
+    corners = simplex.corners(chi.reshape(-1, chi.shape[-1]))
+    log.info("state corners on the simplex (rows: learned states):\n%s", np.round(corners, 3))
+    return corners
+
+
 # --------------------------------------------------------------------- model files
 
 
@@ -545,6 +562,7 @@ __all__ = [
     "fit",
     "predict",
     "predict_frames",
+    "state_corners",
     "save_model",
     "load_model",
 ]

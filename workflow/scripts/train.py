@@ -5,10 +5,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # gdynet, also in conda envs
 
-import numpy as np
 import torch
 
-from gdynet import datasets, io, logs, model, simplex, splits, training
+from gdynet import datasets, io, logs, model, splits, training
 
 log = logs.to_file(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
@@ -44,13 +43,8 @@ metrics = training.fit(
 )
 
 # VAMP-2 leaves the states' scale free: fix it on training frames (see gdynet.simplex)
-train_frames = np.concatenate([np.arange(a, b) for a, b in ranges["train"]])
-sample = np.sort(np.random.default_rng(hyper["seed"]).choice(
-    train_frames, size=min(50_000, train_frames.size), replace=False))
-chi = training.predict_frames(net, data, sample, device=snakemake.params.device, log=log)
-chi = chi.reshape(-1, chi.shape[-1])
-corners = simplex.corners(chi)
-log.info("state corners on the simplex (rows: learned states):\n%s", np.round(corners, 3))
+corners = training.state_corners(net, data, ranges["train"], seed=hyper["seed"],
+                                 device=snakemake.params.device, log=log)
 
 training.save_model(snakemake.output.model, net,
                     meta={**hyper, "lag_frames": lag, "simplex_corners": corners.tolist()})
