@@ -20,9 +20,8 @@ from torch import nn
 
 def _as_index_array(x, name: str) -> np.ndarray:
     arr = np.asarray(x)
-    if arr.size and not np.issubdtype(arr.dtype, np.integer):
-        if not np.all(np.equal(np.mod(arr, 1), 0)):
-            raise ValueError(f"{name} must hold integers, got dtype {arr.dtype}")
+    if arr.size and not np.issubdtype(arr.dtype, np.integer) and np.any(np.mod(arr, 1) != 0):
+        raise ValueError(f"{name} must hold integers, got dtype {arr.dtype}")
     return arr.astype(np.int64)
 
 
@@ -116,11 +115,9 @@ class GDyNet(nn.Module):
     neighbour sum, a ReLU after the residual add, a mean instead of a sum over the
     neighbours, a hidden ReLU layer before the output); `hidden_len` offers the last.
 
-    Initial atom embeddings come from the element type (nn.Embedding over the
-    distinct atomic numbers, randomly initialised, learned). The sorted atomic
-    numbers (`elements`) are a persistent buffer, so a state_dict carries the
-    row -> element mapping; atom_types/target_index are constructor arguments
-    (see `init_kwargs`), which lets trained weights be loaded into a model of
+    Initial atom embeddings are learned per element. The sorted atomic numbers
+    (`elements`) travel in the state_dict, atom_types/target_index do not (they are
+    constructor arguments, `init_kwargs`), so trained weights load into a model of
     another system with the same elements.
     """
 
@@ -158,7 +155,7 @@ class GDyNet(nn.Module):
                 f"need atom_fea_len >= 1, n_conv >= 0, hidden_len >= 0; got {atom_fea_len}, {n_conv}, {hidden_len}"
             )
 
-        self._init_kwargs = dict(
+        self.init_kwargs = dict(  # plain Python types that rebuild this model
             atom_types=atom_types.tolist(),
             target_index=target_index.tolist(),
             n_states=int(n_states),
@@ -177,22 +174,12 @@ class GDyNet(nn.Module):
         self.register_load_state_dict_post_hook(GDyNet._remap_types)
 
         self.n_atoms = n_atoms
-        self.n_states = int(n_states)
         self.embedding = nn.Embedding(len(elements), atom_fea_len)
         self.expansion = GaussianExpansion(radius_A, gaussian_step_A)
         edge_len = self.expansion.centers.numel()
         self.convs = nn.ModuleList(AttentionConv(atom_fea_len, edge_len, batch_norm) for _ in range(n_conv))
-        if hidden_len:
-            self.head = nn.Sequential(
-                nn.Linear(atom_fea_len, hidden_len), nn.ELU(), nn.Linear(hidden_len, n_states), nn.Softmax(-1)
-            )
-        else:
-            self.head = nn.Sequential(nn.Linear(atom_fea_len, n_states), nn.Softmax(-1))
-
-    @property
-    def init_kwargs(self) -> dict:
-        """Constructor arguments (plain Python types) that rebuild this model."""
-        return dict(self._init_kwargs)
+        extra = [nn.Linear(atom_fea_len, hidden_len), nn.ELU()] if hidden_len else []
+        self.head = nn.Sequential(*extra, nn.Linear(hidden_len or atom_fea_len, n_states), nn.Softmax(-1))
 
     @staticmethod
     def _remap_types(module: "GDyNet", incompatible) -> None:
@@ -214,19 +201,15 @@ class GDyNet(nn.Module):
         if nbr_idx.shape[1] != self.n_atoms:
             raise ValueError(f"graphs have N = {nbr_idx.shape[1]} atoms but the model was built for {self.n_atoms}")
         nbr_idx = nbr_idx.long()
-        dtype = self.embedding.weight.dtype
-        u = self.expansion(nbr_dist.to(dtype)).to(dtype)
+        u = self.expansion(nbr_dist.to(self.embedding.weight.dtype))
         v = self.embedding(self.type_index).unsqueeze(0).expand(nbr_idx.shape[0], -1, -1)
         for conv in self.convs:
             v = conv(v, nbr_idx, u)
         return v
 
-    def pool(self, v: torch.Tensor) -> torch.Tensor:
-        """Mean over each target's k atoms (Eq. 10): (B, N, F) -> (B, n, F)."""
-        return v[:, self.target_index].mean(dim=2)
-
     def forward(self, nbr_idx: torch.Tensor, nbr_dist: torch.Tensor) -> torch.Tensor:
-        return self.head(self.pool(self.embed(nbr_idx, nbr_dist)))
+        # Eq. 10: mean over each target's k atoms, (B, N, F) -> (B, n, F), then the shared head.
+        return self.head(self.embed(nbr_idx, nbr_dist)[:, self.target_index].mean(dim=2))
 
 
 _ACTIVATIONS = {"elu": nn.ELU, "relu": nn.ReLU, "tanh": nn.Tanh}
@@ -261,41 +244,29 @@ class VAMPNet(nn.Module):
         hidden = [int(h) for h in hidden]
         if any(h < 1 for h in hidden):
             raise ValueError(f"hidden layer widths must be >= 1, got {hidden}")
-        self._init_kwargs = dict(
-            n_features=int(n_features), n_states=int(n_states), hidden=hidden, activation=activation
-        )
         self.n_features = int(n_features)
-        self.n_states = int(n_states)
-        self.register_buffer("mean", torch.zeros(self.n_features))
-        self.register_buffer("std", torch.ones(self.n_features))
-        if mean is not None or std is not None:
-            self.set_standardization(
-                np.zeros(self.n_features) if mean is None else mean, np.ones(self.n_features) if std is None else std
-            )
-        layers: list[nn.Module] = []
-        width = self.n_features
-        for h in hidden:
-            layers += [nn.Linear(width, h), _ACTIVATIONS[activation]()]
-            width = h
-        layers += [nn.Linear(width, self.n_states), nn.Softmax(-1)]
-        self.net = nn.Sequential(*layers)
+        # plain Python types that rebuild this model; mean/std travel in the state_dict
+        self.init_kwargs = dict(
+            n_features=self.n_features, n_states=int(n_states), hidden=hidden, activation=activation
+        )
 
-    @property
-    def init_kwargs(self) -> dict:
-        """Constructor arguments (plain Python types) that rebuild this model (mean/std are in the state_dict)."""
-        return dict(self._init_kwargs)
-
-    def set_standardization(self, mean, std) -> None:
-        """Set the (D,) input mean and standard deviation (same unit as the features)."""
-        mean = np.asarray(mean, dtype=np.float64)
-        std = np.asarray(std, dtype=np.float64)
+        mean = np.zeros(self.n_features) if mean is None else np.asarray(mean, dtype=np.float64)
+        std = np.ones(self.n_features) if std is None else np.asarray(std, dtype=np.float64)
         if mean.shape != (self.n_features,) or std.shape != (self.n_features,):
             raise ValueError(f"mean and std must have shape ({self.n_features},), got {mean.shape} and {std.shape}")
         if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(std)) and np.all(std >= 0)):
             raise ValueError("mean and std must be finite and std >= 0")
         std = np.where(std > 1e-12 * max(1.0, float(np.abs(mean).max(initial=0.0))), std, 1.0)
-        self.mean.copy_(torch.as_tensor(mean))
-        self.std.copy_(torch.as_tensor(std))
+        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
+        self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32))
+
+        layers: list[nn.Module] = []
+        width = self.n_features
+        for h in hidden:
+            layers += [nn.Linear(width, h), _ACTIVATIONS[activation]()]
+            width = h
+        layers += [nn.Linear(width, int(n_states)), nn.Softmax(-1)]
+        self.net = nn.Sequential(*layers)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         if features.ndim != 2 or features.shape[1] != self.n_features:

@@ -45,11 +45,11 @@ def _check_frames(frames, n_frames: int) -> np.ndarray:
 
 def _read_rows(array, frames: np.ndarray) -> np.ndarray:
     """array[frames] reading each needed row once, in increasing order (memmap/chunk friendly)."""
-    if frames.size and frames[-1] - frames[0] + 1 == frames.size and np.all(np.diff(frames) == 1):
-        return np.array(array[frames[0] : frames[-1] + 1])  # consecutive frames: one slice (copied)
+    if frames.size and np.all(np.diff(frames) == 1):
+        # consecutive frames: one slice, copied (torch warns on read-only memmap views)
+        return np.array(array[frames[0] : frames[-1] + 1])
     unique, inverse = np.unique(frames, return_inverse=True)
-    rows = np.asarray(array[unique])
-    return rows if unique.size == frames.size and np.array_equal(unique, frames) else rows[inverse]
+    return np.asarray(array[unique])[inverse]
 
 
 class GraphFrames:
@@ -147,6 +147,11 @@ def _check_ranges(ranges, n_frames: int | None = None) -> list[tuple[int, int]]:
     return out
 
 
+def _range_frames(ranges) -> np.ndarray:
+    """Frame numbers (int64) of checked half-open ranges, concatenated in range order."""
+    return np.concatenate([np.arange(a, b, dtype=np.int64) for a, b in ranges] + [np.zeros(0, np.int64)])
+
+
 def lagged_pairs(ranges, lag: int) -> np.ndarray:
     """Start frames t (int64, in range order) of all pairs (t, t + lag) inside one half-open range.
 
@@ -155,8 +160,7 @@ def lagged_pairs(ranges, lag: int) -> np.ndarray:
     if int(lag) != lag or lag < 1:
         raise ValueError(f"lag must be a positive whole number of frames, got {lag}")
     lag = int(lag)
-    parts = [np.arange(a, b - lag, dtype=np.int64) for a, b in _check_ranges(ranges) if b - a > lag]
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    return _range_frames([(a, b - lag) for a, b in _check_ranges(ranges) if b - a > lag])
 
 
 # --------------------------------------------------------------------- helpers
@@ -229,18 +233,10 @@ def _load_checkpoint(path, fingerprint: str, log):
         log.warning("checkpoint %s has an unknown format; starting over", path)
         return None
     if ckpt.get("fingerprint") != fingerprint:
-        log.info(
-            "checkpoint %s has fingerprint %s but this run is %s (different hyperparameters); starting over",
-            path,
-            ckpt.get("fingerprint"),
-            fingerprint,
-        )
+        log.info("checkpoint %s has fingerprint %s but this run is %s (different hyperparameters); starting over",
+                 path, ckpt.get("fingerprint"), fingerprint)
         return None
     return ckpt
-
-
-def _metrics_frame(rows: list[dict]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=["epoch", "train_vamp2", "val_vamp2", "seconds"])
 
 
 @torch.no_grad()
@@ -366,17 +362,9 @@ def fit(
         if len(rows) >= epochs:
             log.info("checkpoint already holds %d epochs (asked for %d); nothing to train", len(rows), epochs)
 
-    log.info(
-        "training %s on %s: %d training pairs, %d validation pairs, lag %d frames, %d epochs x %d steps x %d pairs",
-        _model_kind(model),
-        device,
-        train_starts.size,
-        val_starts.size,
-        lag,
-        epochs,
-        steps_per_epoch,
-        batch_size,
-    )
+    log.info("training %s on %s: %d training pairs, %d validation pairs, lag %d frames, "
+             "%d epochs x %d steps x %d pairs", _model_kind(model), device, train_starts.size, val_starts.size,
+             lag, epochs, steps_per_epoch, batch_size)
 
     def draw() -> np.ndarray:
         s = train_starts[rng.integers(0, train_starts.size, batch_size)]
@@ -433,18 +421,11 @@ def fit(
                     ),
                     tmp,
                 )
-            log.info(
-                "epoch %d/%d  train VAMP-2 %.4f  val VAMP-2 %.4f  (best %.4f)  %.1f s",
-                epoch,
-                epochs,
-                train_score,
-                val_score,
-                best_score,
-                seconds,
-            )
+            log.info("epoch %d/%d  train VAMP-2 %.4f  val VAMP-2 %.4f  (best %.4f)  %.1f s",
+                     epoch, epochs, train_score, val_score, best_score, seconds)
 
     model.load_state_dict(best_state)
-    return _metrics_frame(rows)
+    return pd.DataFrame(rows, columns=["epoch", "train_vamp2", "val_vamp2", "seconds"])
 
 
 # --------------------------------------------------------------------- predict
@@ -456,10 +437,7 @@ def predict(model, data, ranges, *, batch_size: int = 4096, device="auto", out=N
     Returns (sum of range lengths, n, k) float32. `out` may be a preallocated array
     (e.g. a np.memmap) of that shape to fill instead.
     """
-    ranges = _check_ranges(ranges, len(data))
-    if not ranges:
-        raise ValueError("ranges hold no frames to predict")
-    frames = np.concatenate([np.arange(a, b) for a, b in ranges])
+    frames = _range_frames(_check_ranges(ranges, len(data)))
     return predict_frames(model, data, frames, batch_size=batch_size, device=device, out=out, log=log)
 
 
@@ -511,7 +489,7 @@ def state_corners(model, data, ranges, *, max_frames: int = 50_000, seed: int = 
     mapped with these corners are crisp, with state 0 the most populated.
     """
     log = log or logs.get()
-    frames = np.concatenate([np.arange(a, b) for a, b in _check_ranges(ranges, len(data))])
+    frames = _range_frames(_check_ranges(ranges, len(data)))
     sample = np.sort(np.random.default_rng(seed).choice(
         frames, size=min(max_frames, frames.size), replace=False))
     chi = predict_frames(model, data, sample, device=device, log=log)

@@ -8,20 +8,17 @@ For instantaneous features x_t and time-lagged features y_t = x_{t+τ}, both (T,
 
 The +1 is the constant singular function that the mean removal takes out; it
 makes the score comparable with deeptime's (``deeptime.decomposition.deep.vamp_score``),
-which is the reference implementation the tests compare against.
+the reference implementation the tests compare against.
 
-Softmax features sum to one, so their mean-free covariances are singular (one
-eigenvalue is zero). The inverse square roots therefore keep only eigenvalues
-above `epsilon` (deeptime's ``mode='trunc'``): the dropped direction is the
-constant function, which the +1 already counts. `epsilon` is absolute, on the
-scale of the covariances (probabilities in [0, 1]: variances up to 0.25).
+Softmax features sum to one, so their mean-free covariances are singular. The
+inverse square roots therefore keep only eigenvalues above `epsilon` (deeptime's
+``mode='trunc'``): the dropped direction is the constant function, which the +1
+already counts. `epsilon` is absolute, on the scale of the covariances
+(probabilities in [0, 1]: variances up to 0.25).
 
-Three entry points share that definition:
-
-- `vamp2_score` (torch, differentiable): the training loss is its negative.
-- `vamp2_score_np` (numpy, float64): evaluation of stored state probabilities.
-- `CovarianceAccumulator` + `vamp2_from_covariances`: the same score over data
-  streamed in batches (validation over many frame pairs without holding them).
+One torch implementation serves training (`vamp2_score`, differentiable), numpy
+callers (`vamp2_score_np`, `lagged_score_np`) and data streamed in batches
+(`CovarianceAccumulator` + `vamp2_from_covariances`).
 """
 
 from __future__ import annotations
@@ -30,26 +27,19 @@ import numpy as np
 import torch
 
 
-def _check_pair(x, y) -> None:
+def covariances(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Mean-free covariances C00, C01, C11 (k, k) of x, y (T, k), normalised by 1/(T-1)."""
     if x.ndim != 2 or y.ndim != 2:
         raise ValueError(
             f"VAMP-2 needs 2-D features (T, k); got shapes {tuple(x.shape)} and {tuple(y.shape)}. "
             "Flatten (T, n, k) state probabilities to (T*n, k) first."
         )
-    if tuple(x.shape) != tuple(y.shape):
+    if x.shape != y.shape:
         raise ValueError(
             f"instantaneous and time-lagged features differ in shape: {tuple(x.shape)} vs {tuple(y.shape)}"
         )
     if x.shape[0] < 2:
         raise ValueError(f"VAMP-2 needs at least 2 frame pairs, got {x.shape[0]}")
-
-
-# --------------------------------------------------------------------- torch
-
-
-def covariances(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Mean-free covariances C00, C01, C11 (k, k) of x, y (T, k), normalised by 1/(T-1)."""
-    _check_pair(x, y)
     x = x - x.mean(dim=0, keepdim=True)
     y = y - y.mean(dim=0, keepdim=True)
     norm = 1.0 / (x.shape[0] - 1)
@@ -65,6 +55,11 @@ def _inv_sqrt(c: torch.Tensor, epsilon: float) -> torch.Tensor:
     return (eigvec * eigval.rsqrt()) @ eigvec.T
 
 
+def _score(c00, c01, c11, epsilon: float) -> torch.Tensor:
+    k = _inv_sqrt(c00, epsilon) @ c01 @ _inv_sqrt(c11, epsilon)
+    return 1.0 + (k * k).sum()
+
+
 def vamp2_score(x, y, epsilon: float = 1e-6) -> torch.Tensor:
     """Differentiable VAMP-2 score of features x, y (T, k) at one lag time.
 
@@ -75,47 +70,24 @@ def vamp2_score(x, y, epsilon: float = 1e-6) -> torch.Tensor:
     (k, k); float32 eigh of a matrix with a zero eigenvalue is noisy enough to
     disturb the gradient). The gradient flows back in the input dtype.
     """
-    x = torch.as_tensor(x)
-    y = torch.as_tensor(y)
-    _check_pair(x, y)
-    c00, c01, c11 = covariances(x.double(), y.double())
-    return vamp2_from_covariances_torch(c00, c01, c11, epsilon)
-
-
-def vamp2_from_covariances_torch(c00, c01, c11, epsilon: float = 1e-6) -> torch.Tensor:
-    """VAMP-2 = 1 + ||C00^{-1/2} C01 C11^{-1/2}||_F^2 from (k, k) covariance tensors."""
-    k = _inv_sqrt(c00, epsilon) @ c01 @ _inv_sqrt(c11, epsilon)
-    return 1.0 + (k * k).sum()
-
-
-# --------------------------------------------------------------------- numpy
-
-
-def _inv_sqrt_np(c: np.ndarray, epsilon: float) -> np.ndarray:
-    eigval, eigvec = np.linalg.eigh(0.5 * (c + c.T))
-    keep = eigval > epsilon
-    eigval, eigvec = eigval[keep], eigvec[:, keep]
-    return (eigvec / np.sqrt(eigval)) @ eigvec.T
-
-
-def vamp2_from_covariances(c00, c01, c11, epsilon: float = 1e-6) -> float:
-    """VAMP-2 score from mean-free covariances C00, C01, C11 (k, k) (numpy, float64)."""
-    c00, c01, c11 = (np.asarray(c, dtype=np.float64) for c in (c00, c01, c11))
-    if not (c00.shape == c01.shape == c11.shape and c00.ndim == 2 and c00.shape[0] == c00.shape[1]):
-        raise ValueError(f"covariances must be square and equal in shape, got {c00.shape}, {c01.shape}, {c11.shape}")
-    k = _inv_sqrt_np(c00, epsilon) @ c01 @ _inv_sqrt_np(c11, epsilon)
-    return float(1.0 + np.sum(k * k))
+    return _score(*covariances(torch.as_tensor(x).double(), torch.as_tensor(y).double()), epsilon)
 
 
 def vamp2_score_np(x, y, epsilon: float = 1e-6) -> float:
-    """VAMP-2 score of features x, y (T, k) in numpy float64 (same definition as `vamp2_score`)."""
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    _check_pair(x, y)
-    x = x - x.mean(axis=0)
-    y = y - y.mean(axis=0)
-    norm = 1.0 / (x.shape[0] - 1)
-    return vamp2_from_covariances(norm * x.T @ x, norm * x.T @ y, norm * y.T @ y, epsilon)
+    """VAMP-2 score of features x, y (T, k) as a float (float64; same definition as `vamp2_score`)."""
+    with torch.no_grad():
+        return float(vamp2_score(np.asarray(x), np.asarray(y), epsilon))
+
+
+def vamp2_from_covariances(c00, c01, c11, epsilon: float = 1e-6) -> float:
+    """VAMP-2 score from mean-free covariances C00, C01, C11 (k, k) (arrays, float64)."""
+    c00, c01, c11 = (torch.as_tensor(np.asarray(c, dtype=np.float64)) for c in (c00, c01, c11))
+    if not (c00.shape == c01.shape == c11.shape and c00.ndim == 2 and c00.shape[0] == c00.shape[1]):
+        raise ValueError(
+            f"covariances must be square and equal in shape, got {tuple(c00.shape)}, {tuple(c01.shape)}, "
+            f"{tuple(c11.shape)}"
+        )
+    return float(_score(c00, c01, c11, epsilon))
 
 
 def lagged_score_np(chi: np.ndarray, lag: int, epsilon: float = 1e-6) -> float:
