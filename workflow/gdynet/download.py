@@ -9,10 +9,9 @@ of every file, is ``GET <base>/api/records/<record>/files``::
                   "links": {"content": "<base>/api/records/<record>/files/li2s-traj.npz/content"}},
                  ...]}
 
-(Older links to the same files had the form ``<base>/file/2019.0017/v1/<name>``; they
-are not used here, because only the API publishes checksums.)
+(Older ``<base>/file/2019.0017/v1/<name>`` links are not used: they publish no checksums.)
 
-What this module guarantees:
+Guarantees:
 
 - a file is at ``dest`` only after its size and checksum matched the listing;
 - bytes are written to ``<dest>.part`` and resumed from there with an HTTP Range request
@@ -21,8 +20,6 @@ What this module guarantees:
   (404, 403, ...) fail at once, naming the URL;
 - an unreachable archive fails fast with :data:`OFFLINE_HELP`, which names the
   alternatives (toy simulation, files placed by hand, own trajectories).
-
-HTTP goes through ``requests``; nothing here speaks HTTP by hand.
 """
 
 from __future__ import annotations
@@ -40,23 +37,11 @@ from urllib.parse import quote, urljoin
 
 import requests
 
-from gdynet import logs
+from gdynet import io, logs
 
 ARCHIVE_URL = "https://archive.materialscloud.org"
 RECORD_ID = "gbzya-fbr45"
 DOI = "10.24435/materialscloud:2019.0017/v1"
-
-# Files of the entry, by the system they belong to (names as the archive lists them).
-ARCHIVE_FILES = {
-    "toy": ("li2s-traj.npz",),
-    "toy-graphs": tuple(f"li2s-traj-graph-{s}.npz" for s in ("train", "val", "test")),
-    "siau": ("siau-traj.npz",),
-    "peo": tuple(f"peo-traj-{c}.npz" for c in "abcde"),
-}
-
-# Where a copy of the listing may be saved by hand, so that files placed by hand can be
-# checked offline (the workflow uses it when it exists; see OFFLINE_HELP).
-SAVED_LISTING = "resources/materialscloud-files.json"
 
 OFFLINE_HELP = f"""\
 The paper's data (Materials Cloud archive, DOI {DOI}) cannot be downloaded now.
@@ -70,13 +55,12 @@ Alternatives:
      Then only their checksums are checked, against the ones the archive publishes in
      the record's file listing,
        {ARCHIVE_URL}/api/records/{RECORD_ID}/files
-     Save that JSON as {SAVED_LISTING} and the check works offline too.
+     Save that JSON as resources/materialscloud-files.json and the check works offline too.
   3. Import your own trajectories with mdtraj:
        snakemake -c all --configfile config/own-data.yaml
 """
 
 CHUNK_BYTES = 1 << 20  # read and hash in 1 MiB pieces: flat memory for any file size
-_NO_RETRY_BELOW = 500  # 4xx answers are final (except 408 and 429, see _retryable_status)
 
 
 class DownloadError(RuntimeError):
@@ -106,15 +90,13 @@ class FileEntry:
     url: str
 
     def __post_init__(self):
-        algo, _, digest = self.checksum.partition(":")
-        if not digest or algo.lower() not in hashlib.algorithms_available:
+        if (self.algorithm not in hashlib.algorithms_available
+                or not re.fullmatch(r"[0-9a-f]+", self.digest)):
             raise ValueError(
                 f"{self.name}: checksum {self.checksum!r} is not of the form "
                 "'<algorithm>:<hex digest>' with an algorithm hashlib knows (e.g. 'md5:9e10...')"
             )
-        if not re.fullmatch(r"[0-9a-fA-F]+", digest):
-            raise ValueError(f"{self.name}: checksum {self.checksum!r}: digest is not hexadecimal")
-        if int(self.size) < 0:
+        if self.size < 0:
             raise ValueError(f"{self.name}: size {self.size} is negative")
 
     @property
@@ -268,21 +250,14 @@ def install_verified(src: str | os.PathLike, entry: FileEntry, dest: str | os.Pa
     A hard link when `src` and `dest` share a file system (no extra disk for 10 GB
     trajectories), a copy otherwise. `src` is left in place.
     """
-    src, dest = Path(src), Path(dest)
     verify(src, entry)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
-    tmp.unlink(missing_ok=True)
-    try:
+    with io.atomic_path(dest) as tmp:
         try:
             os.link(src, tmp)
         except OSError:  # other file system, or links not supported
             shutil.copyfile(src, tmp)
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
     logs.get().info("%s: checksum verified (%s); placed at %s", src, entry.checksum, dest)
-    return dest
+    return Path(dest)
 
 
 # ---------------------------------------------------------------------------------------
@@ -296,7 +271,7 @@ class _Retry(Exception):
 ProgressFn = Callable[[int, int, float], None]
 
 
-def log_progress(name: str) -> ProgressFn:
+def _log_progress(name: str) -> ProgressFn:
     """A progress callback that logs 'name: done/total MB (p %) at r MB/s'."""
     log = logs.get()
 
@@ -315,9 +290,7 @@ def download(
     timeout: float | tuple[float, float] = (10.0, 60.0),
     retries: int = 5,
     backoff_s: float = 2.0,
-    max_backoff_s: float = 120.0,
     progress: ProgressFn | None = None,
-    progress_every_s: float = 10.0,
     chunk_bytes: int = CHUNK_BYTES,
 ) -> Path:
     """Download `entry` to `dest`; return `dest` once its size and checksum match.
@@ -325,9 +298,9 @@ def download(
     timeout: (connect, read) seconds for each request; a read timeout applies to every
         pause in the body, so a stalled server counts as a failed attempt.
     retries: further attempts after the first, on connection errors, timeouts, cut or
-        short bodies and 5xx/408/429 answers; waits backoff_s * 2**i (capped) between.
-    progress: called with (bytes done, bytes total, bytes/s) about every 5 % or
-        `progress_every_s`, and at the end; default: log lines via the gdynet logger.
+        short bodies and 5xx/408/429 answers; waits backoff_s * 2**i (at most 2 min) between.
+    progress: called with (bytes done, bytes total, bytes/s) about every 5 % or 10 s,
+        and at the end; default: log lines via the gdynet logger.
 
     Bytes go to ``<dest>.part``; an existing .part (from a cut connection or a killed
     job) is resumed with ``Range: bytes=<size>-``. The server's answer decides: 206 with
@@ -341,14 +314,13 @@ def download(
 
     If `dest` already exists and verifies, nothing is downloaded.
     """
+    if retries < 0:
+        raise ValueError(f"retries must be >= 0, got {retries}")
     dest = Path(dest)
     part = dest.with_suffix(dest.suffix + ".part")
     dest.parent.mkdir(parents=True, exist_ok=True)
     log = logs.get()
-    if progress is None:
-        progress = log_progress(entry.name)
-    if retries < 0:
-        raise ValueError(f"retries must be >= 0, got {retries}")
+    progress = progress or _log_progress(entry.name)
 
     if dest.exists():
         try:
@@ -365,24 +337,19 @@ def download(
     failures = 0
     last_error: Exception | None = None
     answered: list[int] = []  # HTTP status of every request that got an answer
-    session = requests.Session()
-    try:
+    with requests.Session() as session:
         while failures <= retries:  # plus at most one restart for a bad stale .part
             if failures:
-                wait = min(backoff_s * 2 ** (failures - 1), max_backoff_s)
+                wait = min(backoff_s * 2 ** (failures - 1), 120.0)
                 log.warning("%s: attempt %d of %d failed (%s); retrying in %.1f s",
                             entry.name, failures, retries + 1, last_error, wait)
                 time.sleep(wait)
             try:
-                _one_request(session, entry, part, timeout, progress, progress_every_s, chunk_bytes,
-                             answered)
+                _one_request(session, entry, part, timeout, progress, chunk_bytes, answered)
                 size = part.stat().st_size
                 if size < entry.size:
                     raise _Retry(f"body ended after {size} of {entry.size} bytes")
-            except _Retry as err:
-                failures, last_error = failures + 1, err
-                continue
-            except (requests.ConnectionError, requests.Timeout,
+            except (_Retry, requests.ConnectionError, requests.Timeout,
                     requests.exceptions.ChunkedEncodingError) as err:
                 failures, last_error = failures + 1, err
                 continue
@@ -403,8 +370,6 @@ def download(
             os.replace(part, dest)
             log.info("%s: verified (%s), saved to %s", entry.name, entry.checksum, dest)
             return dest
-    finally:
-        session.close()
 
     kept = (f"; the {part.stat().st_size} bytes received are kept in {part} and the next "
             "run resumes from there") if part.exists() else ""
@@ -412,10 +377,6 @@ def download(
     if not answered:  # never got an HTTP answer: offline, DNS, refused, connect timeouts
         raise ArchiveUnreachable(f"{msg}.\n{OFFLINE_HELP}") from last_error
     raise DownloadError(msg) from last_error
-
-
-def _retryable_status(code: int) -> bool:
-    return code >= _NO_RETRY_BELOW or code in (408, 429)
 
 
 def _content_range(header: str | None) -> tuple[int | None, int | None]:
@@ -430,7 +391,7 @@ def _content_range(header: str | None) -> tuple[int | None, int | None]:
 
 
 def _one_request(session, entry: FileEntry, part: Path, timeout, progress: ProgressFn,
-                 every_s: float, chunk_bytes: int, answered: list[int]) -> None:
+                 chunk_bytes: int, answered: list[int]) -> None:
     """One GET that appends to (or rewrites) `part`; raises _Retry or requests errors."""
     log = logs.get()
     offset = part.stat().st_size if part.exists() else 0
@@ -465,7 +426,7 @@ def _one_request(session, entry: FileEntry, part: Path, timeout, progress: Progr
         elif code == 416:
             part.unlink(missing_ok=True)
             raise _Retry(f"HTTP 416: {part} is not a prefix of the file; starting over")
-        elif _retryable_status(code):
+        elif code >= 500 or code in (408, 429):  # other 4xx answers are final
             raise _Retry(f"HTTP {code} {resp.reason}")
         else:
             raise DownloadError(
@@ -486,7 +447,7 @@ def _one_request(session, entry: FileEntry, part: Path, timeout, progress: Progr
                 if done > entry.size:
                     break  # longer than listed: the size check below rejects it
                 now = time.monotonic()
-                if done - last_done >= step or now - last_t >= every_s:
+                if done - last_done >= step or now - last_t >= 10.0:
                     progress(done, entry.size, (done - offset) / max(now - t0, 1e-9))
                     last_t, last_done = now, done
         if done > entry.size:

@@ -16,11 +16,9 @@ mol2, ...) and writes the arrays of the contract in `gdynet.trajectory`:
   3 atoms; the model mean-pools each row (paper Eq. 4 and 10).
 
 Memory stays bounded by one chunk of frames: chunks stream into raw files on disk
-(the frame count is known only at the end), which are then copied block by block
-behind an ``.npy`` header into an uncompressed ``.npz`` (the layout ``np.savez``
-writes, so ``np.load`` and `gdynet.trajectory` read it as usual). Peak disk use is
-about twice the output. A killed or failed import leaves no file at `out`
-(temporary files sit beside it and are removed).
+(the frame count is known only at the end), which are then copied behind an ``.npy``
+header into an uncompressed ``.npz`` (the layout ``np.savez`` writes). Peak disk use
+is about twice the output. A killed or failed import leaves no file at `out`.
 
 The frame interval is not part of the contract; it comes from config. The file's
 own times are read where the format stores simulation time in ps (xtc, trr, netcdf,
@@ -31,7 +29,6 @@ describes the imported frames, i.e. it already includes `stride`.
 
 from __future__ import annotations
 
-import math
 import numbers
 import re
 import shutil
@@ -109,10 +106,10 @@ def import_trajectory(
 
     topology, top_name = _load_topology(traj_path, topology_path)
     keep = _select(topology, atoms, top_name, "atoms")
-    sub = topology if keep.size == topology.n_atoms else topology.subset(keep)
+    keep = None if keep.size == topology.n_atoms else keep  # None: all atoms
+    sub = topology if keep is None else topology.subset(keep)
     atom_types = _atomic_numbers(sub, top_name)
     target_index = _targets(sub, selection, molecular, top_name)
-    keep = None if keep.size == topology.n_atoms else keep
 
     summary = {
         "trajectory": str(traj_path),
@@ -134,7 +131,7 @@ def import_trajectory(
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.stem}.import-") as tmp:
         raw_coords, raw_cells = Path(tmp) / "coords.raw", Path(tmp) / "lattices.raw"
         with open(raw_coords, "wb") as fc, open(raw_cells, "wb") as fl:
-            stats = _stream(traj_path, topology, top_name, keep, stride, chunk, fc, fl, log)
+            stats = _stream(traj_path, topology, top_name, keep, stride, chunk, fc, fl)
         n_frames, n_atoms = stats["n_frames"], sub.n_atoms
         # The contract's checks on one frame (types, targets, shapes); every frame's
         # coordinates and cell were checked while streaming.
@@ -252,10 +249,11 @@ def _targets(topology, selection: str, molecular: bool, top_name: str) -> np.nda
 # ------------------------------------------------------------------- streaming
 
 
-def _stream(traj_path, topology, top_name, keep, stride, chunk, f_coords, f_cells, log) -> dict:
+def _stream(traj_path, topology, top_name, keep, stride, chunk, f_coords, f_cells) -> dict:
     """Read `traj_path` chunk by chunk, check each chunk and append it, in Å, to the raw files."""
     import mdtraj
 
+    log = logs.get()
     n_frames, first_coords, first_cell = 0, None, None
     t0 = last_report = time.perf_counter()
     triclinic = cell_varies = False
@@ -351,13 +349,9 @@ def _write_npz(path, raw: dict, small: dict) -> None:
     """
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
         for key, (raw_path, shape) in raw.items():
-            if Path(raw_path).stat().st_size != 4 * math.prod(shape):
-                raise RuntimeError(f"{raw_path}: holds {Path(raw_path).stat().st_size} bytes, "
-                                   f"expected float32 {shape}")
-            header = npy_format.header_data_from_array_1_0(np.empty((0,) + shape[1:], "<f4"))
-            header["shape"] = shape
             with zf.open(f"{key}.npy", "w", force_zip64=True) as member, open(raw_path, "rb") as src:
-                npy_format.write_array_header_1_0(member, header)
+                npy_format.write_array_header_1_0(
+                    member, {"descr": "<f4", "fortran_order": False, "shape": shape})
                 shutil.copyfileobj(src, member, 2**20)
         for key, array in small.items():
             with zf.open(f"{key}.npy", "w", force_zip64=True) as member:

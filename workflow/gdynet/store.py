@@ -13,15 +13,15 @@ from the ``.npz`` members (`trajectory.iter_frames`) and appended to the ``.npy`
 files with plain writes, and `write_graphs` reads its input chunks with plain reads.
 Plain file I/O, not memory maps, on purpose: pages a process touches through a
 memory map count as its resident memory until the kernel evicts them, so a sweep
-through a mapped file grows the resident set towards the file size; with read/write
-only the chunk in hand does. (Memory maps remain the right tool for the random access
-of training.) Outputs appear atomically; ``meta.json`` is written last, so a store
-without it is incomplete.
+through a mapped file grows the resident set towards the file size. (Memory maps
+remain the right tool for the random access of training.) Outputs appear atomically;
+``meta.json`` is written last, so a store without it is incomplete.
 """
 
 from __future__ import annotations
 
 import math
+import mmap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +30,7 @@ import numpy as np
 from numpy.lib import format as npy_format
 
 from . import io, logs, neighbors, trajectory
-
-DEFAULT_CHUNK_BYTES = 64 * 2**20
+from .trajectory import DEFAULT_CHUNK_BYTES
 
 
 @dataclass(frozen=True)
@@ -39,9 +38,6 @@ class Segment:
     name: str
     start: int  # first global frame
     stop: int  # one past the last global frame
-
-    def __len__(self) -> int:
-        return self.stop - self.start
 
 
 @dataclass(frozen=True)
@@ -52,7 +48,7 @@ class Frames:
     target_index: np.ndarray  # (n,) or (n, k)
     segments: tuple[Segment, ...]
     frame_interval_ps: float
-    directory: Path | None = None  # the store's folder; lets sweeps read it without mmap
+    directory: Path | None = None  # the store's folder, named in errors
 
 
 def write_frames(paths: Sequence, names: Sequence[str], out_dir, frame_interval_ps: float, *,
@@ -161,14 +157,12 @@ def write_graphs(frames: Frames, out_dir, n_neighbors: int,
     with io.atomic_path(out_dir / "nbr_idx.npy") as i_tmp, \
             io.atomic_path(out_dir / "nbr_dist.npy") as d_tmp, \
             _NpyWriter(i_tmp, np.int32, shape) as idx, \
-            _NpyWriter(d_tmp, np.float32, shape) as dist, \
-            _RowReader(frames, "coords") as coords, \
-            _RowReader(frames, "lattices") as lattices:
+            _NpyWriter(d_tmp, np.float32, shape) as dist:
         for start in range(0, n_frames, chunk):
             stop = min(start + chunk, n_frames)
             i, d = neighbors.periodic_knn(
-                np.asarray(coords(start, stop), dtype=np.float64),
-                np.asarray(lattices(start, stop), dtype=np.float64),
+                np.asarray(_rows(frames.coords, start, stop), dtype=np.float64),
+                np.asarray(_rows(frames.lattices, start, stop), dtype=np.float64),
                 n_neighbors,
             )
             idx.write(i)
@@ -193,9 +187,8 @@ class _NpyWriter:
         self._dtype, self._shape = np.dtype(dtype), tuple(int(x) for x in shape)
         self._rows = 0
         self._file = open(path, "wb")
-        header = npy_format.header_data_from_array_1_0(np.empty((0,) + self._shape[1:], self._dtype))
-        header["shape"] = self._shape
-        npy_format.write_array_header_1_0(self._file, header)
+        npy_format.write_array_header_1_0(self._file, {
+            "descr": npy_format.dtype_to_descr(self._dtype), "fortran_order": False, "shape": self._shape})
 
     def __enter__(self):
         return self
@@ -214,43 +207,16 @@ class _NpyWriter:
         self._rows += len(block)
 
 
-class _RowReader:
-    """Context manager returning read(start, stop) for one array of a frame store.
-
-    Reads the store's .npy with plain reads when the store's folder is known, else
-    slices the (memory-mapped or in-memory) array.
-    """
-
-    def __init__(self, frames: Frames, which: str):
-        self._array = getattr(frames, which)
-        self._path = (frames.directory / f"{which}.npy") if frames.directory is not None else None
-        self._file = None
-
-    def __enter__(self):
-        if self._path is None:
-            return lambda start, stop: np.asarray(self._array[start:stop])
-        self._file = open(self._path, "rb")
-        version = npy_format.read_magic(self._file)
-        reader = (npy_format.read_array_header_1_0 if version == (1, 0)
-                  else npy_format.read_array_header_2_0)
-        shape, fortran, dtype = reader(self._file)
-        if fortran or shape != self._array.shape:
-            raise ValueError(f"{self._path}: shape {shape} (fortran order: {fortran}) does not "
-                             f"match the open store {self._array.shape}; run prepare_frames again")
-        offset, row = self._file.tell(), math.prod(shape[1:])
-
-        def read(start, stop):
-            self._file.seek(offset + start * row * dtype.itemsize)
-            out = np.fromfile(self._file, dtype=dtype, count=(stop - start) * row)
-            if out.size != (stop - start) * row:
-                raise ValueError(f"{self._path} is truncated; run prepare_frames again")
-            return out.reshape((stop - start,) + tuple(shape[1:]))
-
-        return read
-
-    def __exit__(self, *exc):
-        if self._file is not None:
-            self._file.close()
+def _rows(array: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """array[start:stop]; a whole C-order memory map (as `open_frames` opens them) is
+    read with a plain file read instead, so that no mapped page is touched."""
+    if not (isinstance(array, np.memmap) and isinstance(array.base, mmap.mmap)
+            and array.flags.c_contiguous):  # a slice of a map keeps the map's offset
+        return np.asarray(array[start:stop])
+    row = math.prod(array.shape[1:])
+    return np.fromfile(array.filename, array.dtype, count=(stop - start) * row,
+                       offset=array.offset + start * row * array.dtype.itemsize
+                       ).reshape((stop - start,) + array.shape[1:])
 
 
 def _to_float32(block, path, key, first_frame) -> np.ndarray:

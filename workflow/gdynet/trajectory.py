@@ -77,8 +77,6 @@ class TrajectoryInfo:
     path: Path
     n_frames: int
     n_atoms: int
-    coords_dtype: np.dtype
-    lattices_dtype: np.dtype
     atom_types: np.ndarray  # (N,) int64 atomic numbers
     target_index: np.ndarray  # (n,) or (n, k) int64 atom indices
 
@@ -97,17 +95,11 @@ def load(path: str | Path) -> Trajectory:
             missing = [k for k in REQUIRED_KEYS if k not in data.files]
             if missing:
                 raise _missing(path, missing)
-            arrays = {k: data[k] for k in REQUIRED_KEYS}
+            traj = Trajectory(*(data[k] for k in REQUIRED_KEYS))  # the fields' order
     except TrajectoryError:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:
         raise _unreadable(path, err) from err
-    traj = Trajectory(
-        coords=arrays["traj_coords"],
-        lattices=arrays["lattices"],
-        atom_types=arrays["atom_types"],
-        target_index=arrays["target_index"],
-    )
     validate(traj, str(path))
     return traj
 
@@ -142,7 +134,6 @@ def inspect(path: str | Path) -> TrajectoryInfo:
     _check_atoms(str(path), coords.shape[1], atom_types, target_index)
     return TrajectoryInfo(
         path=path, n_frames=coords.shape[0], n_atoms=coords.shape[1],
-        coords_dtype=coords.dtype, lattices_dtype=lat.dtype,
         atom_types=atom_types.astype(np.int64), target_index=target_index.astype(np.int64),
     )
 
@@ -194,7 +185,7 @@ def check_consistent(infos: Sequence[TrajectoryInfo]) -> None:
     for info in infos[1:]:
         if not np.array_equal(info.atom_types, first.atom_types):
             detail = (f"{info.n_atoms} atoms vs {first.n_atoms}" if info.n_atoms != first.n_atoms
-                      else f"first difference at atom {_first_difference(info.atom_types, first.atom_types)}")
+                      else f"first difference at atom {int(np.argmax(info.atom_types != first.atom_types))}")
             raise TrajectoryError(
                 f"{info.path}: 'atom_types' differ from those of {first.path} ({detail}); all "
                 "trajectories of one system must hold the same atoms in the same order: "
@@ -343,10 +334,6 @@ def _unreadable(path, err):
     return TrajectoryError(
         f"{path}: not a readable .npz trajectory ({type(err).__name__}: {err}); write it "
         "with numpy.savez, or download it again if it is truncated or corrupt")
-
-
-def _first_difference(a, b) -> int:
-    return int(np.argmax(a != b))
 
 
 # ------------------------------------------------------------- npz member reading
