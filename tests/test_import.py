@@ -1,4 +1,4 @@
-"""Known-answer tests for gdynet.importer: users' own trajectories through mdtraj.
+"""Known-answer tests for gdynet.data.importer: users' own trajectories through mdtraj.
 
 The inputs are real trajectory files that the MDAnalysisTests package ships (pinned in
 requirements.txt; we only read its data folder and never import MDAnalysis):
@@ -23,15 +23,15 @@ import mdtraj
 import numpy as np
 import pytest
 import torch
-
-from gdynet import importer, store, training
-from gdynet.model import GDyNet
-from gdynet.neighbors import periodic_knn
-from gdynet.trajectory import TrajectoryError
+from gdynet.data import importer, store
+from gdynet.data.trajectory import TrajectoryError
+from gdynet.graphs.neighbors import periodic_knn
+from gdynet.learn import training
+from gdynet.learn.model import GDyNet
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::UserWarning:mdtraj.formats.netcdf"),  # "netCDF4 not installed"
-    pytest.mark.filterwarnings("ignore::gdynet.importer.TrajectoryImportWarning"),  # asserted where it matters
+    pytest.mark.filterwarnings("ignore::gdynet.data.importer.TrajectoryImportWarning"),  # asserted where it matters
 ]
 
 

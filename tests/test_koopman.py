@@ -1,4 +1,4 @@
-"""Known-answer tests for gdynet.koopman: Markov chains with analytic spectra, deeptime as
+"""Known-answer tests for gdynet.analysis.koopman: Markov chains with analytic spectra, deeptime as
 an independent estimator, and constructed cases for segments, CIs and τ* selection."""
 
 import numpy as np
@@ -6,9 +6,8 @@ import pandas as pd
 import pytest
 from deeptime.markov import TransitionCountEstimator
 from deeptime.markov.msm import MaximumLikelihoodMSM
+from gdynet.analysis import koopman as kp
 from scipy import stats
-
-from gdynet import koopman as kp
 
 
 def simulate(P, n_steps, seed):

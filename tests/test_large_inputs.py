@@ -16,12 +16,10 @@ import subprocess
 import sys
 import textwrap
 import zipfile
-from pathlib import Path
 
 import numpy as np
+from gdynet.data import store
 from numpy.lib import format as npy_format
-
-from gdynet import store
 
 N_ATOMS = 2
 N_FRAMES = 3_000_000  # float64: 48 B of coordinates + 72 B of cell per frame = 360 MB
@@ -31,14 +29,13 @@ MiB = 2**20
 CHUNK_BYTES = 8 * MiB  # chunk size given to the store
 CAP_BYTES = 64 * MiB  # allowed peak above the import baseline: < 1/5 of the file
 
-WORKFLOW = Path(__file__).resolve().parents[1] / "workflow"
 CHILD = textwrap.dedent("""
     import json, resource, sys
-    sys.path.insert(0, sys.argv[1])
     import numpy as np
-    from gdynet import neighbors, store, trajectory
-    mode, npz, out = sys.argv[2], sys.argv[3], sys.argv[4]
-    chunk = int(sys.argv[5])
+    from gdynet.data import store, trajectory
+    from gdynet.graphs import neighbors
+    mode, npz, out = sys.argv[1], sys.argv[2], sys.argv[3]
+    chunk = int(sys.argv[4])
     if mode == "work":
         store.write_frames([npz], ["big"], out + "/frames", 0.1, max_chunk_bytes=chunk)
         frames = store.open_frames(out + "/frames")
@@ -92,7 +89,7 @@ def nearest_by_brute_force(xyz):
 
 def peak_rss(mode, npz, out):
     result = subprocess.run(
-        [sys.executable, "-c", CHILD, str(WORKFLOW), mode, str(npz), str(out), str(CHUNK_BYTES)],
+        [sys.executable, "-c", CHILD, mode, str(npz), str(out), str(CHUNK_BYTES)],
         capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])["maxrss"]

@@ -1,4 +1,4 @@
-"""Known-answer tests for gdynet.neighbors: periodic M-NN graphs and Eq. 7.
+"""Known-answer tests for gdynet.graphs.neighbors: periodic M-NN graphs and Eq. 7.
 
 The reference is brute force: replicate the cell +-3 times along each lattice vector,
 compute every distance and sort. It is checked to cover the neighbour shell with the
@@ -10,8 +10,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-
-from gdynet.neighbors import gaussian_expand, periodic_knn
+from gdynet.graphs.neighbors import gaussian_expand, periodic_knn
 
 A_TOY = 6.5  # Å, FCC S lattice constant of the toy system
 S_FRAC = np.array([[0, 0, 0], [0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0]])
@@ -280,8 +279,7 @@ def test_equivalent_sites_of_a_frozen_lattice_give_isomorphic_graphs(method):
     GDyNet) must give the same value. The S-S distances of the frozen lattice tie
     exactly; breaking those ties by atom index would tell the sites apart."""
     import torch
-
-    from gdynet.model import GDyNet
+    from gdynet.learn.model import GDyNet
 
     oct_sites = np.array([[0.5, 0.5, 0.5], [0.5, 0, 0], [0, 0.5, 0], [0, 0, 0.5]])
     offset = np.array([0.03, -0.02, 0.01])

@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-
-from gdynet import koopman, simplex
+from gdynet.analysis import koopman
+from gdynet.learn import simplex
 
 
 def markov_chain(P, n_steps, seed):

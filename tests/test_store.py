@@ -2,10 +2,8 @@
 
 import numpy as np
 import pytest
-
+from gdynet.data import splits, store, trajectory
 from synthetic import write_traj
-
-from gdynet import splits, store, trajectory
 
 
 def test_valid_trajectory_round_trips(tmp_path):
@@ -65,7 +63,7 @@ def test_graph_store_matches_direct_neighbour_search(tmp_path):
     frames = store.open_frames(tmp_path / "frames")
     store.write_graphs(frames, tmp_path / "graphs", n_neighbors=12, max_chunk_bytes=1)  # 1-frame chunks
     idx, dist = store.open_graphs(tmp_path / "graphs")
-    from gdynet import neighbors
+    from gdynet.graphs import neighbors
     want_idx, want_dist = neighbors.periodic_knn(
         np.asarray(frames.coords, dtype=np.float64), np.asarray(frames.lattices, dtype=np.float64), 12)
     np.testing.assert_allclose(dist, want_dist, atol=1e-5)

@@ -9,10 +9,9 @@ import itertools
 
 import numpy as np
 import pytest
-
-from gdynet.lammps_runtime import load_lammps
-from gdynet.toy.simulate import fold, simulate
-from gdynet.toy.sites import label_sites
+from gdynet.systems.lammps import load_lammps
+from gdynet.systems.toy.simulate import fold, simulate
+from gdynet.systems.toy.sites import label_sites
 
 A = 6.5
 T = 64.0

@@ -1,7 +1,7 @@
 """Known-answer tests for the geometric tet/oct labels of the FCC toy lattice.
 
 Expected labels come from the FCC geometry written out here independently of
-gdynet.toy.sites: explicit S positions with periodic images, barycentric
+gdynet.systems.toy.sites: explicit S positions with periodic images, barycentric
 coordinates in each S tetrahedron, and brute-force nearest oct sites.
 """
 
@@ -9,8 +9,7 @@ import itertools
 
 import numpy as np
 import pytest
-
-from gdynet.toy.sites import label_sites, unit_cell_sites
+from gdynet.systems.toy.sites import label_sites, unit_cell_sites
 
 A = 6.5
 S_FRAC = np.array([[0, 0, 0], [0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0]])

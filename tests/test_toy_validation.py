@@ -1,9 +1,8 @@
-"""Known-answer tests for gdynet.toy.validation on constructed state/site labels."""
+"""Known-answer tests for gdynet.systems.toy.validation on constructed state/site labels."""
 
 import numpy as np
 import pytest
-
-from gdynet.toy.validation import balanced_state_agreement, oct_state, validate
+from gdynet.systems.toy.validation import balanced_state_agreement, oct_state, validate
 
 OCT, TET = 0, 1
 

@@ -7,10 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-
-from gdynet import simplex
-from gdynet.model import GDyNet, VAMPNet
-from gdynet.training import (
+from gdynet.learn import simplex
+from gdynet.learn.model import GDyNet, VAMPNet
+from gdynet.learn.training import (
     FeatureFrames,
     GraphFrames,
     evaluate,
@@ -22,7 +21,7 @@ from gdynet.training import (
     save_model,
     state_corners,
 )
-from gdynet.vamp import lagged_score_np
+from gdynet.learn.vamp import lagged_score_np
 
 P, Q = 0.10, 0.05  # two-state chain: P(0 -> 1), P(1 -> 0) per frame
 LAMBDA = 1 - P - Q  # its lag-1 eigenvalue; VAMP-2 of the ideal features is 1 + λ²

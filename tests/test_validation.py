@@ -8,10 +8,8 @@ import zipfile
 
 import numpy as np
 import pytest
-
+from gdynet.data import splits, store, trajectory
 from synthetic import write_traj
-
-from gdynet import splits, store, trajectory
 
 
 def with_frame(value, frame, key_shape):

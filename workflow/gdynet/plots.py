@@ -15,7 +15,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from . import io  # noqa: E402
+from gdynet import io  # noqa: E402
 
 PREDICTED, ESTIMATED = "#1f5fa8", "#c8302b"  # the paper's CK colours: model blue, data red
 

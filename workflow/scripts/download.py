@@ -3,9 +3,8 @@
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # gdynet, also in conda envs
-
-from gdynet import download, logs
+from gdynet import logs
+from gdynet.data import download
 
 log = logs.to_file(snakemake.log[0])
 p = snakemake.params

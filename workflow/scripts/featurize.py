@@ -1,11 +1,9 @@
 """Build the periodic M-nearest-neighbour graph of every frame."""
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # gdynet, also in conda envs
-
-from gdynet import logs, store
+from gdynet import logs
+from gdynet.data import store
 
 log = logs.to_file(snakemake.log[0])
 frames = store.open_frames(Path(snakemake.input[0]).parent)

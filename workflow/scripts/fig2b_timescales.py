@@ -1,13 +1,9 @@
 """Fig. 2b: relaxation timescales against lag time, GDyNet (local) vs VAMPnet (global)."""
 
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # gdynet, also in conda envs
 
 import numpy as np
 import pandas as pd
-
 from gdynet import io, logs, plots
 
 log = logs.to_file(snakemake.log[0])

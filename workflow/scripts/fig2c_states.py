@@ -1,13 +1,10 @@
 """Fig. 2c: Li positions folded into the cell, coloured by the GDyNet P(state 0)."""
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # gdynet, also in conda envs
-
 import numpy as np
-
-from gdynet import io, logs, plots, store
+from gdynet import io, logs, plots
+from gdynet.data import store
 
 log = logs.to_file(snakemake.log[0])
 frames = store.open_frames(Path(snakemake.input[0]).parent)

@@ -1,11 +1,9 @@
 """Import one of the user's own trajectories (any format mdtraj reads) into the trajectory contract."""
 
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # gdynet, also in conda envs
 
-from gdynet import importer, logs
+from gdynet import logs
+from gdynet.data import importer
 
 log = logs.to_file(snakemake.log[0])
 p = snakemake.params

@@ -1,13 +1,11 @@
 """Koopman analysis of one model's test-set states: timescales, CK test, eigenvectors."""
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # gdynet, also in conda envs
-
 import numpy as np
-
-from gdynet import io, koopman, logs, splits, store
+from gdynet import io, logs
+from gdynet.analysis import koopman
+from gdynet.data import splits, store
 
 log = logs.to_file(snakemake.log[0])
 cfg = snakemake.params.koopman

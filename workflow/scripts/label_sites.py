@@ -1,14 +1,11 @@
 """Geometric ground truth: the tet/oct site of the Li in every frame of the toy system."""
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # gdynet, also in conda envs
-
 import numpy as np
-
-from gdynet import io, logs, store
-from gdynet.toy import sites
+from gdynet import io, logs
+from gdynet.data import store
+from gdynet.systems.toy import sites
 
 log = logs.to_file(snakemake.log[0])
 frames = store.open_frames(Path(snakemake.input[0]).parent)

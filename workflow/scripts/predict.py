@@ -1,14 +1,11 @@
 """Predict the state probabilities χ (frames, targets, states) of every test frame."""
 
-import sys
 from pathlib import Path
-
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # gdynet, also in conda envs
 
 import numpy as np
 import torch
-
-from gdynet import datasets, io, logs, simplex, training
+from gdynet import io, logs
+from gdynet.learn import datasets, simplex, training
 
 log = logs.to_file(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)

@@ -1,11 +1,9 @@
 """Validate the system's trajectories and concatenate them into the frame store."""
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # gdynet, also in conda envs
-
-from gdynet import logs, store, trajectory
+from gdynet import logs
+from gdynet.data import store, trajectory
 
 log = logs.to_file(snakemake.log[0])
 source = Path(snakemake.input[0])

@@ -1,13 +1,10 @@
 """Choose τ* over the trained lag times (smallest converged lag that passes the CK test)."""
 
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # gdynet, also in conda envs
 
 import pandas as pd
-
-from gdynet import io, koopman, logs
+from gdynet import io, logs
+from gdynet.analysis import koopman
 
 log = logs.to_file(snakemake.log[0])
 candidates = [

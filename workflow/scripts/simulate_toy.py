@@ -1,16 +1,11 @@
 """Simulate Li walkers in a frozen FCC S lattice with LAMMPS; write one trajectory each."""
 
-import sys
+import shutil
 from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # gdynet, also in conda envs
-
-import shutil
-
 import numpy as np
-
 from gdynet import io, logs
-from gdynet.toy import simulate
+from gdynet.systems.toy import simulate
 
 log = logs.to_file(snakemake.log[0])
 cfg = snakemake.params.simulate

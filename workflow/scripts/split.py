@@ -1,11 +1,9 @@
 """Split every trajectory in time into train, validation and test frames."""
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # gdynet, also in conda envs
-
-from gdynet import io, logs, splits, store
+from gdynet import io, logs
+from gdynet.data import splits, store
 
 log = logs.to_file(snakemake.log[0])
 frames = store.open_frames(Path(snakemake.input.meta).parent)

@@ -1,12 +1,8 @@
 """Supp. Fig. 1: global timescales of the 8-state vanilla VAMPnet."""
 
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # gdynet, also in conda envs
 
 import pandas as pd
-
 from gdynet import io, logs, plots
 
 log = logs.to_file(snakemake.log[0])

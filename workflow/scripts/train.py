@@ -1,13 +1,11 @@
 """Train one model (GDyNet or vanilla VAMPnet) at one lag time by maximising VAMP-2."""
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # gdynet, also in conda envs
-
 import torch
-
-from gdynet import datasets, io, logs, model, splits, training
+from gdynet import io, logs
+from gdynet.data import splits
+from gdynet.learn import datasets, model, training
 
 log = logs.to_file(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
@@ -42,7 +40,7 @@ metrics = training.fit(
     checkpoint=snakemake.params.checkpoint, device=snakemake.params.device, log=log,
 )
 
-# VAMP-2 leaves the states' scale free: fix it on training frames (see gdynet.simplex)
+# VAMP-2 leaves the states' scale free: fix it on training frames (see gdynet.learn.simplex)
 corners = training.state_corners(net, data, ranges["train"], seed=hyper["seed"],
                                  device=snakemake.params.device, log=log)
 

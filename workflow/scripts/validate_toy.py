@@ -1,14 +1,11 @@
 """Check the learned toy model against the geometric tet/oct ground truth (validation.json)."""
 
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # gdynet, also in conda envs
 
 import numpy as np
-
-from gdynet import io, logs, splits
-from gdynet.toy import validation
+from gdynet import io, logs
+from gdynet.data import splits
+from gdynet.systems.toy import validation
 
 log = logs.to_file(snakemake.log[0])
 tau_star, chi_path = io.at_tau_star(snakemake.input.tau_star, snakemake.params.lags_ps,

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import logs
+from gdynet import logs
 
 logger = logs.get()
 

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import logs
+from gdynet import logs
 
 logger = logs.get()
 
@@ -620,9 +620,9 @@ def global_from_local(K_local, oct_state: int) -> np.ndarray:
 
     K_local: (2, 2) Koopman matrix [[p_o, 1-p_o], [1-p_t, p_t]] of the learned states at
         lag τ (rows sum to 1). oct_state: which row/column (0 or 1) is the octahedral
-        state (`gdynet.toy.validation.oct_state`).
+        state (`gdynet.systems.toy.validation.oct_state`).
     Returns K_global (12, 12), states 0-3 = the 4 octahedral and 4-11 = the 8 tetrahedral
-    sites of the FCC unit cell (same order as gdynet.toy.sites):
+    sites of the FCC unit cell (same order as gdynet.systems.toy.sites):
         oct -> same oct p_o, oct -> each tet (1-p_o)/8,
         tet -> same tet p_t, tet -> each oct (1-p_t)/4, all other entries 0.
     In the periodic unit cell every oct site touches all 8 tet sites (faces shared with

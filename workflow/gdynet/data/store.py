@@ -29,8 +29,10 @@ from pathlib import Path
 import numpy as np
 from numpy.lib import format as npy_format
 
-from . import io, logs, neighbors, trajectory
-from .trajectory import DEFAULT_CHUNK_BYTES
+from gdynet import io, logs
+from gdynet.data import trajectory
+from gdynet.data.trajectory import DEFAULT_CHUNK_BYTES
+from gdynet.graphs import neighbors
 
 
 @dataclass(frozen=True)

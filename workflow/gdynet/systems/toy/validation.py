@@ -1,6 +1,6 @@
 """Known answers for the toy system: do the learned states match the geometric sites?
 
-Every frame's Li site type is a geometric fact (`gdynet.toy.sites.label_sites`:
+Every frame's Li site type is a geometric fact (`gdynet.systems.toy.sites.label_sites`:
 site_type 0 = octahedral, 1 = tetrahedral), so a trained 2-state GDyNet can be checked
 against it directly. The Li spends only a few per cent of its time in tetrahedral sites,
 so plain accuracy would reward a model that never leaves the octahedral state; the
@@ -14,7 +14,7 @@ from itertools import permutations
 
 import numpy as np
 
-from .. import koopman
+from gdynet.analysis import koopman
 
 OCT, TET = 0, 1
 N_SITE_TYPES = 2
@@ -28,7 +28,7 @@ def _site_type(site_type, shape, need=(OCT, TET)) -> np.ndarray:
     valid = np.issubdtype(site.dtype, np.integer) and np.isin(site, (OCT, TET)).all()
     if not valid:
         raise ValueError("site_type must be integers 0 (octahedral) or 1 (tetrahedral), as "
-                         "returned by gdynet.toy.sites.label_sites")
+                         "returned by gdynet.systems.toy.sites.label_sites")
     missing = [name for code, name in ((OCT, "octahedral"), (TET, "tetrahedral"))
                if code in need and not np.any(site == code)]
     if missing:
@@ -86,7 +86,7 @@ def oct_state(chi, site_type) -> int:
 
     chi: (F, k) or (F, n, k) state probabilities. site_type: (F,) or (F, n), 0 = oct.
     Returns the state whose mean probability over octahedral frames is highest (the
-    `oct_state` argument of `gdynet.koopman.global_from_local`).
+    `oct_state` argument of `gdynet.analysis.koopman.global_from_local`).
     """
     chi = np.asarray(chi, dtype=np.float64)
     if chi.ndim not in (2, 3) or chi.shape[-1] < 2:
@@ -101,7 +101,7 @@ def validate(chi_pieces, site_type_pieces, site_id_pieces, lag: int, lag_ps: flo
 
     chi_pieces: list of (F_s, n, k) test-set state probabilities, one per contiguous piece.
     site_type_pieces, site_id_pieces: matching lists of geometric labels, (F_s,) or
-        (F_s, n) (`gdynet.toy.sites.label_sites`: type 0 oct / 1 tet, id 0-3 oct, 4-11 tet).
+        (F_s, n) (`gdynet.systems.toy.sites.label_sites`: type 0 oct / 1 tet, id 0-3 oct, 4-11 tet).
     lag: τ in frames; lag_ps: the same τ in ps.
     Returns a JSON-ready dict:
         state_agreement, state_permutation   `balanced_state_agreement` of argmax χ

@@ -215,7 +215,7 @@ def validate_graph_radius(coords, lattices, n_neighbors: int, radius_A: float, *
     error names `<key>.radius_A`, `<key>.n_neighbors` and the measured distance.
     Returns the largest M-th-neighbour distance found, Å.
     """
-    from . import neighbors  # here, so that reading trajectories never needs vesin
+    from gdynet.graphs import neighbors  # here, so that reading trajectories never needs vesin
 
     if not (np.isfinite(radius_A) and radius_A > 0):
         raise ValueError(f"{key}.radius_A must be a positive number of Å, got {radius_A!r}")

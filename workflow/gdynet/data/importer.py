@@ -2,7 +2,7 @@
 
 `import_trajectory` reads a trajectory (xtc, trr, dcd, netcdf, h5, lammpstrj, gro, ...;
 every format of ``mdtraj.iterload``) with a topology (pdb, psf, prmtop/parm7, gro, h5,
-mol2, ...) and writes the arrays of the contract in `gdynet.trajectory`:
+mol2, ...) and writes the arrays of the contract in `gdynet.data.trajectory`:
 
 * ``traj_coords`` (F, N, 3) float32, Å. mdtraj works in nm, so positions are × 10.
 * ``lattices`` (F, 3, 3) float32, Å: mdtraj's ``unitcell_vectors`` × 10; its rows are
@@ -42,7 +42,8 @@ from pathlib import Path
 import numpy as np
 from numpy.lib import format as npy_format
 
-from . import io, logs, trajectory
+from gdynet import io, logs
+from gdynet.data import trajectory
 
 # Formats whose stored times are simulation times in ps (mdtraj reads them as such).
 TIMED_FORMATS = (".xtc", ".trr", ".nc", ".ncdf", ".netcdf", ".h5", ".dtr")

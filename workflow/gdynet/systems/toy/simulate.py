@@ -22,7 +22,7 @@ from typing import Callable
 import numpy as np
 
 from gdynet import logs
-from gdynet.lammps_runtime import load_lammps
+from gdynet.systems.lammps import load_lammps
 
 LI, S = 1, 2  # LAMMPS atom types
 MASS_LI, MASS_S = 6.94, 32.06  # amu

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import store, training
+from gdynet.data import store
+from gdynet.learn import training
 
 MODELS = ("gdynet", "vampnet")
 

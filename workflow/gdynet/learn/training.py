@@ -21,9 +21,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import io, logs, simplex
-from .model import MODELS
-from .vamp import CovarianceAccumulator, vamp2_score
+from gdynet import io, logs
+from gdynet.learn import simplex
+from gdynet.learn.model import MODELS
+from gdynet.learn.vamp import CovarianceAccumulator, vamp2_score
 
 VAL_PAIRS_MAX = 20_000  # validation pairs per epoch (fixed, seeded sample)
 CHECKPOINT_FORMAT = 1
@@ -485,7 +486,7 @@ def state_corners(model, data, ranges, *, max_frames: int = 50_000, seed: int = 
                   device="auto", log=None) -> np.ndarray:
     """The simplex corners (k, k) of the model's states on a sample of `ranges` frames.
 
-    VAMP-2 leaves the scale of the soft states free (see gdynet.simplex); predictions
+    VAMP-2 leaves the scale of the soft states free (see gdynet.learn.simplex); predictions
     mapped with these corners are crisp, with state 0 the most populated.
     """
     log = log or logs.get()
@@ -522,7 +523,7 @@ def load_model(path, device="cpu") -> torch.nn.Module:
     """Rebuild a model written by `save_model`, in eval mode on `device`; its meta dict is `model.meta`."""
     payload = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT or payload.get("kind") not in MODELS:
-        raise ValueError(f"{path} is not a model file written by gdynet.training.save_model")
+        raise ValueError(f"{path} is not a model file written by gdynet.learn.training.save_model")
     model = MODELS[payload["kind"]](**payload["init"])
     model.load_state_dict(payload["state_dict"])
     model.to(resolve_device(device)).eval()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import logs
+from gdynet import logs
 
 
 def vertices(chi: np.ndarray) -> np.ndarray:

@@ -1,0 +1,1 @@
+"""Stage 2: periodic M-nearest-neighbour graphs of every frame."""

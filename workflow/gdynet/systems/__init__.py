@@ -1,0 +1,1 @@
+"""Simulated systems, each with its LAMMPS input and its geometric known answers."""
