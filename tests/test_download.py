@@ -15,6 +15,7 @@ import time
 import numpy as np
 import pytest
 from archive_server import RECORD, md5, serve
+
 from gdynet.data import download as dl
 
 FAST = {"timeout": (1.0, 0.3), "backoff_s": 0.01, "chunk_bytes": 16_384}

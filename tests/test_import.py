@@ -23,6 +23,7 @@ import mdtraj
 import numpy as np
 import pytest
 import torch
+
 from gdynet.data import importer, store
 from gdynet.data.trajectory import TrajectoryError
 from gdynet.graphs.neighbors import periodic_knn

@@ -6,8 +6,9 @@ import pandas as pd
 import pytest
 from deeptime.markov import TransitionCountEstimator
 from deeptime.markov.msm import MaximumLikelihoodMSM
-from gdynet.analysis import koopman as kp
 from scipy import stats
+
+from gdynet.analysis import koopman as kp
 
 
 def simulate(P, n_steps, seed):

@@ -18,8 +18,9 @@ import textwrap
 import zipfile
 
 import numpy as np
-from gdynet.data import store
 from numpy.lib import format as npy_format
+
+from gdynet.data import store
 
 N_ATOMS = 2
 N_FRAMES = 3_000_000  # float64: 48 B of coordinates + 72 B of cell per frame = 360 MB

@@ -5,6 +5,7 @@ import itertools
 import numpy as np
 import pytest
 import torch
+
 from gdynet.learn.model import GDyNet, VAMPNet, build
 
 TYPES = np.array([3, 16, 16, 3, 16, 8, 16, 3])  # Li, S, O: embedding rows follow sorted numbers

@@ -10,6 +10,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
+
 from gdynet.graphs.neighbors import gaussian_expand, periodic_knn
 
 A_TOY = 6.5  # Å, FCC S lattice constant of the toy system
@@ -279,6 +280,7 @@ def test_equivalent_sites_of_a_frozen_lattice_give_isomorphic_graphs(method):
     GDyNet) must give the same value. The S-S distances of the frozen lattice tie
     exactly; breaking those ties by atom index would tell the sites apart."""
     import torch
+
     from gdynet.learn.model import GDyNet
 
     oct_sites = np.array([[0.5, 0.5, 0.5], [0.5, 0, 0], [0, 0.5, 0], [0, 0, 0.5]])

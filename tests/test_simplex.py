@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from gdynet.analysis import koopman
 from gdynet.learn import simplex
 

@@ -2,8 +2,9 @@
 
 import numpy as np
 import pytest
-from gdynet.data import splits, store, trajectory
 from synthetic import write_traj
+
+from gdynet.data import splits, store, trajectory
 
 
 def test_valid_trajectory_round_trips(tmp_path):

@@ -9,6 +9,7 @@ import itertools
 
 import numpy as np
 import pytest
+
 from gdynet.systems.lammps import load_lammps
 from gdynet.systems.toy.simulate import fold, simulate
 from gdynet.systems.toy.sites import label_sites

@@ -9,6 +9,7 @@ import itertools
 
 import numpy as np
 import pytest
+
 from gdynet.systems.toy.sites import label_sites, unit_cell_sites
 
 A = 6.5

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from gdynet.systems.toy.validation import balanced_state_agreement, oct_state, validate
 
 OCT, TET = 0, 1

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+
 from gdynet.learn import simplex
 from gdynet.learn.model import GDyNet, VAMPNet
 from gdynet.learn.training import (

@@ -8,8 +8,9 @@ import zipfile
 
 import numpy as np
 import pytest
-from gdynet.data import splits, store, trajectory
 from synthetic import write_traj
+
+from gdynet.data import splits, store, trajectory
 
 
 def with_frame(value, frame, key_shape):

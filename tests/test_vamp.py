@@ -5,6 +5,7 @@ import pytest
 import torch
 from deeptime.decomposition import VAMP
 from deeptime.decomposition.deep import vamp_score as deeptime_vamp_score
+
 from gdynet.learn.vamp import (
     CovarianceAccumulator,
     covariances,

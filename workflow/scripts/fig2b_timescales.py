@@ -4,7 +4,9 @@
 
 import numpy as np
 import pandas as pd
+
 from gdynet import io, logs, plots
+from gdynet.plots import koopman as koopman_plots
 
 log = logs.to_file(snakemake.log[0])
 inp, params = snakemake.input, snakemake.params
@@ -22,7 +24,7 @@ def panel(model, title):
     return {"table": pd.read_csv(best), "tau_star_ps": tau_star, "title": title, "trained": trained}
 
 
-fig = plots.timescales_figure([
+fig = koopman_plots.timescales_figure([
     panel("gdynet", "GDyNet (local dynamics)"),
     panel("vampnet", "vanilla VAMPnet (global dynamics)"),
 ])

@@ -3,8 +3,10 @@
 from pathlib import Path
 
 import numpy as np
+
 from gdynet import io, logs, plots
 from gdynet.data import store
+from gdynet.plots import toy as toy_plots
 
 log = logs.to_file(snakemake.log[0])
 frames = store.open_frames(Path(snakemake.input[0]).parent)
@@ -25,5 +27,5 @@ target = np.ravel(frames.target_index)
 a = float(frames.lattices[0, 0, 0])
 li = np.asarray(frames.coords[test_frames[pick], target[0]], dtype=np.float64) % a
 sulfur = np.asarray(frames.coords[0, np.flatnonzero(frames.atom_types == 16)]) % a
-fig = plots.state_map(li, p0[pick], a, sulfur_A=sulfur)
+fig = toy_plots.state_map(li, p0[pick], a, sulfur_A=sulfur)
 plots.save(fig, *snakemake.output)

@@ -3,7 +3,9 @@
 
 
 import pandas as pd
+
 from gdynet import io, logs, plots
+from gdynet.plots import koopman as koopman_plots
 
 log = logs.to_file(snakemake.log[0])
 inp, params = snakemake.input, snakemake.params
@@ -14,5 +16,5 @@ def panel(model, title):
     return {"table": pd.read_csv(path), "title": f"{title}, τ = {tau_star:g} ps"}
 
 
-fig = plots.ck_figure([panel("gdynet", "GDyNet"), panel("vampnet", "vanilla VAMPnet")])
+fig = koopman_plots.ck_figure([panel("gdynet", "GDyNet"), panel("vampnet", "vanilla VAMPnet")])
 plots.save(fig, *snakemake.output)

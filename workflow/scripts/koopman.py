@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import numpy as np
+
 from gdynet import io, logs
 from gdynet.analysis import koopman
 from gdynet.data import splits, store

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import numpy as np
+
 from gdynet import io, logs
 from gdynet.data import store
 from gdynet.systems.toy import sites

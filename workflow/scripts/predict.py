@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
 from gdynet import io, logs
 from gdynet.learn import datasets, simplex, training
 

@@ -3,6 +3,7 @@
 
 
 import pandas as pd
+
 from gdynet import io, logs
 from gdynet.analysis import koopman
 

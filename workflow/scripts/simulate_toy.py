@@ -4,6 +4,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+
 from gdynet import io, logs
 from gdynet.systems.toy import simulate
 

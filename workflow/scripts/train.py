@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import torch
+
 from gdynet import io, logs
 from gdynet.data import splits
 from gdynet.learn import datasets, model, training

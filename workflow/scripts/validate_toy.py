@@ -3,6 +3,7 @@
 
 
 import numpy as np
+
 from gdynet import io, logs
 from gdynet.data import splits
 from gdynet.systems.toy import validation

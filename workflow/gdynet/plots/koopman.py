@@ -1,4 +1,4 @@
-"""Figures of the paper, drawn from the workflow's tables (pure: data in, Figure out).
+"""Koopman figures of every system: implied timescales and the CK test.
 
 Timescale tables have the columns of ``koopman.timescales_vs_lag`` (lag_ps, process,
 timescale_ps, ci_low_ps, ci_high_ps); CK tables those of ``koopman.ck_test``.
@@ -6,22 +6,14 @@ timescale_ps, ci_low_ps, ci_high_ps); CK tables those of ``koopman.ck_test``.
 
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-
-from gdynet import io  # noqa: E402
+from gdynet.plots import style
 
 PREDICTED, ESTIMATED = "#1f5fa8", "#c8302b"  # the paper's CK colours: model blue, data red
-
-
-def style() -> None:
-    sns.set_theme(context="paper", style="ticks", font_scale=1.1)
 
 
 def timescales_panel(ax, table: pd.DataFrame, tau_star_ps: float, title: str,
@@ -94,47 +86,3 @@ def ck_figure(panels: list[dict]) -> plt.Figure:
         axes[0, 0].legend(frameon=False, fontsize="x-small")
         sub.suptitle(panel["title"])
     return fig
-
-
-def state_map(positions_A: np.ndarray, p_state0: np.ndarray, lattice_A: float,
-              sulfur_A: np.ndarray | None = None) -> plt.Figure:
-    """Li positions folded into the cubic cell, coloured by the probability of state 0.
-
-    positions_A: (P, 3) Å in [0, a); p_state0: (P,); sulfur_A: (S, 3) Å lattice sites.
-    """
-    style()
-    fig = plt.figure(figsize=(5.5, 4.8))
-    ax = fig.add_subplot(projection="3d")
-    sc = ax.scatter(*positions_A.T, c=p_state0, cmap="coolwarm", vmin=0, vmax=1, s=2,
-                    alpha=0.6, linewidths=0)
-    if sulfur_A is not None:
-        # draw the S sites and their periodic images on the cell faces
-        shifts = np.array(np.meshgrid(*[[0, 1]] * 3)).reshape(3, -1).T * lattice_A
-        images = (sulfur_A[:, None] + shifts[None]).reshape(-1, 3)
-        images = images[(images <= lattice_A + 1e-6).all(axis=1)]
-        ax.scatter(*images.T, c="gold", s=80, edgecolors="k", depthshade=False, label="S")
-        ax.legend(loc="upper left", frameon=False)
-    for s, e in _cube_edges(lattice_A):
-        ax.plot(*zip(s, e), color="0.4", lw=0.8)
-    ax.set_xlabel("x (Å)")
-    ax.set_ylabel("y (Å)")
-    ax.set_zlabel("z (Å)")
-    fig.colorbar(sc, ax=ax, shrink=0.7, label="P(state 0)")
-    fig.tight_layout()
-    return fig
-
-
-def _cube_edges(a: float):
-    corners = np.array(np.meshgrid(*[[0, a]] * 3)).reshape(3, -1).T
-    for i, c1 in enumerate(corners):
-        for c2 in corners[i + 1:]:
-            if np.count_nonzero(c1 != c2) == 1:
-                yield c1, c2
-
-
-def save(fig: plt.Figure, png_path, pdf_path) -> None:
-    """Write PNG (for the report) and PDF, each atomically."""
-    for path in (png_path, pdf_path):
-        with io.atomic_path(path) as tmp:
-            fig.savefig(tmp, dpi=200, bbox_inches="tight")
-    plt.close(fig)
