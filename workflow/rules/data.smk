@@ -7,7 +7,7 @@ rule simulate_toy:
     log:
         "logs/{system}/simulate.log",
     benchmark:
-        "benchmarks/{system}/simulate.tsv"
+        "logs/{system}/benchmark/simulate.tsv"
     params:
         simulate=system_cfg("simulate"),
         frame_interval_ps=lambda w: SYSTEMS[w.system]["frame_interval_ps"],

@@ -9,7 +9,7 @@ rule featurize:
     log:
         "logs/{system}/featurize.log",
     benchmark:
-        "benchmarks/{system}/featurize.tsv"
+        "logs/{system}/benchmark/featurize.tsv"
     params:
         graph=system_cfg("graph"),
     threads: 1

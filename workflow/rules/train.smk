@@ -12,7 +12,7 @@ rule train:
     log:
         "logs/{system}/train/{model}_k{k}_tau{tau}ps.log",
     benchmark:
-        "benchmarks/{system}/train/{model}_k{k}_tau{tau}ps.tsv"
+        "logs/{system}/benchmark/train/{model}_k{k}_tau{tau}ps.tsv"
     params:
         hyper=hyperparameters,
         ck_steps=system_cfg("koopman", "ck_steps"),
