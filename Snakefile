@@ -1,6 +1,6 @@
 # GDyNets: graph dynamical networks for atomic-scale dynamics (Xie et al., 2019).
 # `snakemake -c all` runs config/config.yaml (the toy system); see README.md.
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.0")
 
@@ -11,12 +11,15 @@ if not workflow.overwrite_configfiles:
     configfile: "config/config.yaml"
 
 
-validate(config, "workflow/schemas/config.schema.yaml")
-
 report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
+
+
+check_systems()  # every cross-key mistake stops here, before the first job
+
+
 wildcard_constraints:
     system="|".join(SYSTEMS),
     model="gdynet|vampnet",

@@ -197,10 +197,13 @@ def test_water_box_with_molecular_targets_trains_one_epoch(tmp_path):
     data = training.GraphFrames(*store.open_graphs(tmp_path / "graphs"))
     torch.manual_seed(0)
     model = GDyNet(frames.atom_types, frames.target_index, n_states=2, atom_fea_len=8, n_conv=1, radius_A=3.0)
-    metrics = training.fit(model, data, train_ranges=[(0, 7)], val_ranges=[(7, 10)], lag=1, epochs=1,
-                           steps_per_epoch=2, batch_size=4, lr=1e-3, seed=0,
-                           checkpoint=tmp_path / "ckpt.pt", device="cpu")
-    assert len(metrics) == 1
+    settings = training.TrainSettings(epochs=1, steps_per_epoch=2, batch_pairs=4 * 464,
+                                      learning_rate=1e-3, seed=0)
+    trained = training.fit(model, data, train_ranges=[(0, 7)], val_ranges=[(7, 10)], lag=1,
+                           frame_interval_ps=1.0, settings=settings, checkpoint=tmp_path / "ckpt.pt",
+                           device="cpu")
+    metrics = trained.metrics
+    assert len(metrics) == 1 and trained.frame_pairs == 4
     # VAMP-2 of k = 2 softmax outputs lies in [1, 2] (the constant singular function gives 1)
     assert 1.0 - 1e-4 <= metrics["val_vamp2"].iloc[0] <= 2.0 + 1e-4
 

@@ -8,7 +8,7 @@ import numpy as np
 from gdynet import io, logs
 from gdynet.systems.toy import simulate
 
-log = logs.to_file(snakemake.log[0])
+log = logs.to_file(snakemake.log[0], f"simulate_toy {snakemake.wildcards.system}")
 cfg = snakemake.params.simulate
 sim = simulate.simulate(**cfg, frame_interval_ps=snakemake.params.frame_interval_ps)
 
@@ -21,7 +21,7 @@ n_walkers, n_frames = sim["coords"].shape[:2]
 lattices = np.broadcast_to(sim["lattice"], (n_frames, 3, 3))
 for w in range(n_walkers):
     io.save_npz(
-        tmp / f"walker-{w:03d}.npz",
+        tmp / f"{simulate.walker_name(w)}.npz",
         traj_coords=sim["coords"][w],
         lattices=lattices,
         atom_types=sim["atom_types"],
