@@ -17,5 +17,6 @@ summary = importer.import_trajectory(
     stride=p.stride,
     chunk=p.chunk,
     frame_interval_ps=p.frame_interval_ps,
+    trust_frame_interval=p.get("trust_frame_interval", False),
 )
 log.info("summary: %s", {k: v for k, v in summary.items() if k != "warnings"})
