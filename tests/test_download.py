@@ -95,7 +95,7 @@ def test_relative_content_links_resolve_against_the_listing_url():
     ({"entries": [{"key": "a.npz", "size": 3, "checksum": "crc:zz"}]},
      "file 'a.npz': checksum 'crc:zz' is not of the form"),
     ({"entries": [{"key": "a.npz", "size": 3, "checksum": "md5:abc"}]},
-     "'md5:abc' has 3 hex digits, but an md5 digest has 32"),
+     "'md5:abc' has 3 hex digits, but md5 digests have 32"),
 ])
 def test_malformed_listing_is_rejected_with_its_source(data, words):
     with pytest.raises(dl.DownloadError, match=words) as err:

@@ -123,8 +123,8 @@ class FileEntry:
         n_hex = 2 * hashlib.new(self.algorithm).digest_size
         if len(self.digest) != n_hex:
             raise ValueError(
-                f"{what}: checksum {self.checksum!r} has {len(self.digest)} hex digits, but an "
-                f"{self.algorithm} digest has {n_hex}; the listing is damaged: fetch it again")
+                f"{what}: checksum {self.checksum!r} has {len(self.digest)} hex digits, but "
+                f"{self.algorithm} digests have {n_hex}; the listing is damaged: fetch it again")
         if self.size < 0:
             raise ValueError(f"{what}: size {self.size} is negative")
 
