@@ -148,7 +148,7 @@ def test_redirect_loop_fails_at_once_naming_the_url(archive, tmp_path):
     with pytest.raises(dl.DownloadError) as err:
         dl.download(e, tmp_path / "traj.npz", retries=5, **FAST)
     msg = str(err.value)
-    assert msg.startswith(f"{e.url}: the server redirects in a loop (Exceeded 30 redirects.")
+    assert msg.startswith(f"{e.url}: the server redirects in a loop (Exceeded 30 redirects; the last request went to {e.url})")
     assert "not retried" in msg
     assert len(archive.requests) == 31  # requests' limit of 30 redirects, once: no retry
     with pytest.raises(dl.DownloadError, match="redirects in a loop") as err:

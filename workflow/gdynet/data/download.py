@@ -352,10 +352,10 @@ def _final_error(url: str, err: requests.RequestException, what: str) -> Downloa
     if isinstance(err, requests.TooManyRedirects):
         last = err.request.url if err.request is not None else url
         return DownloadError(
-            f"{url}: the server redirects in a loop ({err}; the last request went to {last}), "
-            f"so {what} cannot be downloaded (not retried). Check the archive URL and record "
-            "id; if they are right, the archive is misconfigured: try again later, or place "
-            "the file by hand (see the README)")
+            f"{url}: the server redirects in a loop ({str(err).rstrip('.')}; the last request "
+            f"went to {last}), so {what} cannot be downloaded (not retried). Check the archive "
+            "URL and record id; if they are right, the archive is misconfigured: try again "
+            "later, or place the file by hand (see the README)")
     return DownloadError(f"{url}: {type(err).__name__}: {err}; {what} cannot be downloaded "
                          "(not retried). Check the archive URL in the config")
 
