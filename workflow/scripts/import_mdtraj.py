@@ -15,5 +15,6 @@ summary = importer.import_trajectory(
     stride=opts["stride"],
     chunk=opts["chunk"],
     frame_interval_ps=snakemake.params.frame_interval_ps,
+    trust_frame_interval=opts["trust_frame_interval"],
 )
 log.info("summary: %s", {k: v for k, v in summary.items() if k != "warnings"})
