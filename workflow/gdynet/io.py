@@ -266,16 +266,3 @@ def _to_builtin(x):
     if isinstance(x, float) and not np.isfinite(x):
         return None
     return x
-
-
-def at_tau_star(tau_star_json, lags_ps, files) -> tuple[float, str]:
-    """(τ* in ps, the file of the model trained at τ*) from a select_tau result.
-
-    files: one per trained lag, in the order of `lags_ps`.
-    """
-    tau_star = float(load_json(tau_star_json)["tau_star_ps"])
-    lags = [float(t) for t in lags_ps]
-    if tau_star not in lags:
-        raise ValueError(f"{tau_star_json}: τ* = {tau_star:g} ps is not one of the trained lags "
-                         f"{lags}; set koopman.tau_star_ps to one of them")
-    return tau_star, files[lags.index(tau_star)]

@@ -131,7 +131,7 @@ def import_trajectory(
         raise ValueError(f"frame_interval_ps must be a positive number of ps or None, got {frame_interval_ps!r}")
     if not traj_path.is_file():
         raise trajectory.TrajectoryError(
-            f"{traj_path}: trajectory file not found; check the path under import.trajectories")
+            f"{traj_path}: trajectory file not found; check the trajectory path")
 
     topology, top_name = _load_topology(traj_path, topology_path)
     keep = _select(topology, atoms, top_name, "atoms")
@@ -203,12 +203,12 @@ def _load_topology(traj_path: Path, topology_path):
         if not traj_path.name.lower().endswith(_SELF_DESCRIBING):
             raise trajectory.TrajectoryError(
                 f"{traj_path}: a '{traj_path.suffix}' trajectory holds no topology; give "
-                f"import.topology, {_TOPOLOGY_HINT}, with the same atoms in the same order")
+                f"a topology, {_TOPOLOGY_HINT}, with the same atoms in the same order")
         topology_path = traj_path
     top_path = Path(topology_path)
     if not top_path.is_file():
         raise trajectory.TrajectoryError(
-            f"{top_path}: topology file not found; check import.topology")
+            f"{top_path}: topology file not found; check the topology path")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # mdtraj chatters about guessed bonds and elements
@@ -225,20 +225,20 @@ def _load_topology(traj_path: Path, topology_path):
 def _select(topology, expression: str, top_name: str, key: str) -> np.ndarray:
     if not isinstance(expression, str) or not expression.strip():
         raise trajectory.TrajectoryError(
-            f"{top_name}: import.{key} must be an mdtraj selection string such as 'element Li', "
+            f"{top_name}: the {key} must be an mdtraj selection string such as 'element Li', "
             f"got {expression!r}")
     try:
         picked = np.asarray(topology.select(expression), dtype=np.int64)
     except Exception as err:  # pyparsing and mdtraj raise several types for bad syntax
         raise trajectory.TrajectoryError(
-            f"{top_name}: import.{key} '{expression}' is not a valid mdtraj selection "
+            f"{top_name}: the {key} '{expression}' is not a valid mdtraj selection "
             f"({_selection_reason(err, expression)}); valid ones read like {_SELECTION_EXAMPLES}"
         ) from None
     if picked.size == 0:
         elements = sorted({a.element.symbol for a in topology.atoms if a.element is not None})
         residues = sorted({r.name for r in topology.residues})
         raise trajectory.TrajectoryError(
-            f"{top_name}: import.{key} '{expression}' selects no atoms; this topology holds "
+            f"{top_name}: the {key} '{expression}' selects no atoms; this topology holds "
             f"elements {elements} and residues {residues[:20]}{' ...' if len(residues) > 20 else ''}; "
             "fix the selection")
     return picked
@@ -273,7 +273,7 @@ def _atomic_numbers(topology, top_name: str) -> np.ndarray:
             f"{top_name}: {unknown.size} atom(s) have no known element, e.g. atoms {shown}; "
             "the graph embeds atoms by element: give a topology that records elements (a PDB "
             "with the element column, a psf or prmtop), or leave those atoms out with "
-            "import.atoms, e.g. 'not element VS' for virtual sites (TIP4P's MW)")
+            "the atoms to keep, e.g. 'not element VS' for virtual sites (TIP4P's MW)")
     return numbers
 
 
@@ -293,8 +293,8 @@ def _targets(topology, selection: str, molecular: bool, top_name: str) -> np.nda
                            for k in sorted(sizes))
         raise trajectory.TrajectoryError(
             f"{top_name}: molecular targets need the same number of selected atoms in every "
-            f"residue, but import.selection '{selection}' gives {detail}; narrow the selection "
-            "(e.g. 'water' or 'resname HOH') or set import.molecular: false")
+            f"residue, but the selection '{selection}' gives {detail}; narrow the selection "
+            "(e.g. 'water' or 'resname HOH') or make the targets single atoms (molecular: false)")
     return np.array(list(groups.values()), dtype=np.int64)
 
 
