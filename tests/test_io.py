@@ -206,3 +206,17 @@ def test_real_writes_to_a_full_disk_are_named(tmp_path, name, write):
             write(tmp)
     assert str(err.value).startswith(f"{target}: the disk is full")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_dir_is_whole_or_absent(tmp_path):
+    out = tmp_path / "simulated"
+    with pytest.raises(RuntimeError):
+        with io.atomic_dir(out) as tmp:
+            (tmp / "walker-000.npz").write_bytes(b"x")
+            raise RuntimeError("killed")
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+    with io.atomic_dir(out) as tmp:
+        (tmp / "walker-000.npz").write_bytes(b"x")
+        assert not out.exists()  # only complete folders appear
+    assert [p.name for p in out.iterdir()] == ["walker-000.npz"]
+    assert [p.name for p in tmp_path.iterdir()] == ["simulated"]

@@ -266,3 +266,18 @@ def _to_builtin(x):
     if isinstance(x, float) and not np.isfinite(x):
         return None
     return x
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | os.PathLike):
+    """Yield an empty temporary folder; it becomes `path` (renamed) when the block succeeds.
+
+    A folder output is then whole or absent, never partly written; folders that killed
+    writers left are removed on entry (`scratch_dir`).
+    """
+    path = Path(path)
+    with scratch_dir(path) as tmp:
+        yield tmp
+        if path.exists():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
