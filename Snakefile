@@ -1,8 +1,13 @@
 # GDyNets: graph dynamical networks for atomic-scale dynamics (Xie et al., 2019).
 # `snakemake -c all` runs config/config.yaml (the toy system); see README.md.
+import os
+
 from snakemake.utils import min_version
 
 min_version("9.0")
+
+# Conda environments install the library from here (envs/*.post-deploy.sh).
+os.environ.setdefault("GDYNET_SOURCE", workflow.basedir)
 
 
 # The quickstart unless --configfile names another config (Snakemake would merge them).
