@@ -350,19 +350,21 @@ class Unwrapped:
 
     positions (F, n, 3) float64 Å: the selected atoms, unwrapped (no jumps across the cell)
     and with the centre-of-mass displacement of the whole system removed; drift (F, 3) Å:
-    that removed displacement (0 at frame 0); max_step_A: the largest displacement of any
-    atom between consecutive frames; max_step_fraction: it over the smallest perpendicular
-    cell width.
+    that removed displacement (0 at frame 0); image_jumps: how many single-frame steps of
+    any atom were taken back across the cell (0 for coordinates that were already
+    unwrapped); max_step_A: the largest step of any atom between consecutive frames, and
+    max_step_fraction: it over the smallest perpendicular cell width.
     """
 
     positions: np.ndarray
     drift: np.ndarray
+    image_jumps: int
     max_step_A: float
     max_step_fraction: float
 
 
 def unwrap(coords, lattices, atoms, masses=None, *, remove_drift: bool = True,
-           max_step_fraction: float = 0.25,
+           max_step_fraction: float = 0.4,
            max_chunk_bytes: float = DEFAULT_CHUNK_BYTES) -> Unwrapped:
     """Unwrap the atoms `atoms` and remove the centre-of-mass drift of the whole system.
 
@@ -370,12 +372,15 @@ def unwrap(coords, lattices, atoms, masses=None, *, remove_drift: bool = True,
     lattices (F, 3, 3) Å, rows are the lattice vectors; atoms (n,) indices to return;
     masses (N,) for the centre of mass (None: equal masses; pass the model's masses:
     the thermostat keeps the *mass-weighted* momentum at zero).
-    Each displacement between consecutive frames is taken as the minimum image in the
-    cell of the later frame. That is exact when no atom moves more than half the smallest
-    perpendicular width between frames; since the true steps cannot be seen, the largest
-    minimum-image step must stay below `max_step_fraction` of the width (default a
-    quarter, i.e. half the limit), or ValueError asks for more frequent frames.
-    Already unwrapped coordinates come back unchanged (up to the drift removal).
+
+    Each step between consecutive frames is taken as its minimum image in the cell of the
+    later frame. That is exact when no atom moves more than half the smallest perpendicular
+    width between two frames. Already unwrapped coordinates need no image and come back
+    unchanged (up to the drift removal), whatever their step sizes. For wrapped ones the
+    true steps cannot be seen, so when images were needed the largest step found must stay
+    below `max_step_fraction` of the width (default 0.4, i.e. 80 % of the limit; steps of
+    thermal motion have Gaussian tails, so a maximum close to the limit means some steps
+    beyond it went unseen), or ValueError asks for more frequent frames.
     """
     n_frames, n_atoms = coords.shape[:2]
     atoms = np.asarray(atoms, dtype=np.int64).ravel()
@@ -396,34 +401,35 @@ def unwrap(coords, lattices, atoms, masses=None, *, remove_drift: bool = True,
     prev = np.asarray(coords[0], dtype=np.float64)
     out[0] = prev[atoms]
     current_sel, current_com = prev[atoms].copy(), np.zeros(3)
-    max_step, max_frac = 0.0, 0.0
+    jumps, max_step, max_frac = 0, 0.0, 0.0
     for start in range(1, n_frames, step):
         stop = min(start + step, n_frames)
         x = np.asarray(coords[start:stop], dtype=np.float64)
         lat = np.asarray(lattices[start:stop], dtype=np.float64)
         inv = np.linalg.inv(lat)
-        before = np.concatenate([prev[None], x[:-1]])
-        sep = np.einsum("fnk,fkl->fnl", x - before, inv)
-        d = np.einsum("fnk,fkl->fnl", sep - np.round(sep), lat)  # (f, N, 3)
+        raw = x - np.concatenate([prev[None], x[:-1]])
+        image = np.round(np.einsum("fnk,fkl->fnl", raw, inv))
+        d = raw - np.einsum("fnk,fkl->fnl", image, lat)  # (f, N, 3) minimum-image steps
+        jumps += int(np.count_nonzero(image.any(axis=-1)))
         lengths = np.linalg.norm(d, axis=-1).max(axis=1)  # (f,)
         widths = (1.0 / np.linalg.norm(inv, axis=1)).min(axis=1)
         max_step = max(max_step, float(lengths.max()))
         max_frac = max(max_frac, float((lengths / widths).max()))
-        com_steps = np.einsum("fnk,n->fk", d, w)
         sel = current_sel + np.cumsum(d[:, atoms], axis=0)
-        com = current_com + np.cumsum(com_steps, axis=0)
+        com = current_com + np.cumsum(np.einsum("fnk,n->fk", d, w), axis=0)
         out[start:stop] = sel
         drift[start:stop] = com
         current_sel, current_com = sel[-1], com[-1]
         prev = x[-1]
-    if max_frac > max_step_fraction:
+    if jumps and max_frac > max_step_fraction:
         raise ValueError(f"an atom moves {max_step:.3g} Å between two frames, "
-                         f"{max_frac:.2f} of the cell width (limit {max_step_fraction:g}): "
-                         "the minimum image cannot tell such steps from jumps across the cell; "
-                         "use a trajectory with more frequent frames (or unwrapped coordinates)")
+                         f"{max_frac:.2f} of the cell width (limit {max_step_fraction:g}), and "
+                         f"the coordinates are wrapped ({jumps} steps across the cell): the "
+                         "minimum image cannot tell such steps from jumps across the cell; use "
+                         "a trajectory with more frequent frames, or unwrapped coordinates")
     if remove_drift:
         out -= drift[:, None, :]
-    return Unwrapped(out, drift, max_step, max_frac)
+    return Unwrapped(out, drift, jumps, max_step, max_frac)
 
 
 # ---------------------------------------------------------------- transition diffusion
@@ -809,7 +815,9 @@ def validation(tr: Transport, *, agreement: Agreement | None = None,
     msd_identity_rel_error (within 1 % means the implementation is right),
     msd_koopman_weights_rel_error, the Li diffusion coefficient from the plain MSD against
     the weighted D_ij (with P_ij and with π_i K_ij), in Å²/ps and 10⁻⁷ cm²/s, and, if
-    given, the state agreement with geometric labels and both sets of charges.
+    given, the state agreement with geometric labels (`state_agreement`, learned states
+    first) and both sets of charges, the geometric ones also in the learned states' order
+    under the agreement's mapping.
     """
     a = tr.tmsd.index(tr.tau)
     joint = tr.tmsd.joint[a]
@@ -836,4 +844,8 @@ def validation(tr: Transport, *, agreement: Agreement | None = None,
         out["state_agreement"] = agreement.balanced_accuracy
         out["state_mapping"] = agreement.mapping.tolist()
         out["state_confusion"] = agreement.confusion.tolist()
+        if charges_geometric is not None:  # the geometric charge of each learned state's class
+            geo = np.asarray(charges_geometric, dtype=float)
+            out["charges_geometric_of_learned_e"] = [
+                float(geo[c]) if c >= 0 else None for c in agreement.mapping]
     return out

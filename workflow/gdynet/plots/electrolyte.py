@@ -43,9 +43,11 @@ def configurations_figure(panels: Sequence[dict]) -> plt.Figure:
     """Fig. 4b: one 3-D panel per state with its most confident Li and first shell.
 
     Each panel dict: atom_types (m,), positions (m, 3) Å relative to the Li (the Li first,
-    at the origin), title (str); optional r_star (Å): drawn as a faint sphere, and every
-    atom of `ion_elements` (default N and Li) inside it is joined to the Li by a dashed
-    line; optional probability (χ of that state, shown in the title).
+    at the origin), title (str); optional r_star (Å): the shell edge, drawn as a faint
+    sphere, and every atom of `contact_elements` (default N, O, H, Li: the elements of
+    Supp. Fig. 3) inside it is joined to the Li by a dashed line, darker for the ions
+    (`ion_elements`, default N and Li); optional probability (χ of that state, shown in
+    the title).
     """
     style()
     n = len(panels)
@@ -57,13 +59,16 @@ def configurations_figure(panels: Sequence[dict]) -> plt.Figure:
         x = np.asarray(panel["positions"], dtype=float)
         r_star = panel.get("r_star")
         ions = panel.get("ion_elements", (7, 3))
+        contacts = panel.get("contact_elements", (7, 8, 1, 3))
         dist = np.linalg.norm(x, axis=1)
         if r_star is not None:
             u, v = np.mgrid[0:2 * np.pi:30j, 0:np.pi:15j]
             ax.plot_wireframe(r_star * np.cos(u) * np.sin(v), r_star * np.sin(u) * np.sin(v),
                               r_star * np.cos(v), color="0.75", lw=0.3, alpha=0.5)
-            for j in np.flatnonzero((dist < r_star) & np.isin(types, ions))[1:]:
-                ax.plot(*zip(x[0], x[j]), color="0.3", ls="--", lw=0.9)
+            for j in np.flatnonzero((dist < r_star) & np.isin(types, contacts))[1:]:
+                ion = np.isin(types[j], ions)
+                ax.plot(*zip(x[0], x[j]), color="0.2" if ion else "0.55", ls="--",
+                        lw=1.1 if ion else 0.7)
         order = np.argsort(-x[:, 1])  # far atoms first, so near ones are drawn on top
         for z in np.unique(types):
             sel = order[types[order] == z]
@@ -81,12 +86,23 @@ def configurations_figure(panels: Sequence[dict]) -> plt.Figure:
         ax.set_zlabel("z (Å)", labelpad=-8)
         ax.tick_params(labelsize="x-small", pad=-2)
         title = panel.get("title", f"state {p}")
+        notes = []
+        if r_star is not None:
+            inside = types[1:][dist[1:] < r_star]
+            notes.append(", ".join(f"{(inside == z).sum()} {symbol(z)}" for z in np.unique(inside))
+                         + f" within {r_star:.1f} Å" if inside.size else f"none within {r_star:.1f} Å")
         if panel.get("probability") is not None:
-            title += f"\nχ = {panel['probability']:.2f}"
-        ax.set_title(title, fontsize="medium")
+            notes.append(f"χ = {panel['probability']:.2f}")
+        ax.set_title("\n".join([title, *notes]), fontsize="medium")
     handles = [seen[z] for z in sorted(seen)]
-    fig.legend(handles, [symbol(z) for z in sorted(seen)], loc="lower center",
-               ncol=len(handles), frameon=False, markerscale=0.8)
+    names = [symbol(z) for z in sorted(seen)]
+    if any(panel.get("r_star") is not None for panel in panels):
+        from matplotlib.lines import Line2D
+
+        handles.append(Line2D([], [], color="0.3", ls="--", lw=1))
+        names.append("contact within r*")
+    fig.legend(handles, names, loc="lower center", ncol=len(handles), frameon=False,
+               markerscale=0.8)
     fig.subplots_adjust(left=0.02, right=0.98, bottom=0.12, top=0.88, wspace=0.05)
     return fig
 
@@ -102,7 +118,7 @@ def charge_integral_figure(edges, integral, r_star, charges, labels=None) -> plt
     style()
     k = len(integral)
     colors = state_colors(k)
-    fig, ax = plt.subplots(figsize=(5.2, 3.8))
+    fig, ax = plt.subplots(figsize=(7.8, 3.8))
     ax.axhline(0.0, color="0.6", lw=0.8)
     for i in range(k):
         name = labels[i] if labels is not None else f"state {i}"
@@ -116,7 +132,8 @@ def charge_integral_figure(edges, integral, r_star, charges, labels=None) -> plt
     ax.set_ylim(lo - 0.15 * (hi - lo), hi + 0.15 * (hi - lo))
     ax.set_xlabel("distance from Li, r (Å)")
     ax.set_ylabel("charge within r (e)")
-    ax.legend(frameon=False, fontsize="small")
+    ax.legend(frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              title="state: charge at the shell edge r*")
     sns.despine(fig)
     fig.tight_layout()
     return fig
