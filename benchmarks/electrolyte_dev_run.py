@@ -7,7 +7,7 @@ against what is known about the model (ANALOGS.md) before the workflow uses them
     PYTHONPATH=workflow python benchmarks/electrolyte_dev_run.py            # simulate, then analyse
     PYTHONPATH=workflow python benchmarks/electrolyte_dev_run.py TRAJ.npz   # analyse a trajectory
 
-Writes into results-dev/electrolyte/ (or the folder given as the second argument).
+Writes into results/dev/electrolyte/ (or the folder given as the second argument).
 One trajectory stands in for the test set: its four time quarters are the CI groups.
 """
 
@@ -31,7 +31,7 @@ TAU, HALF_WIDTH = 50, 10  # frames (1 frame = 1 τ = 1.5 ps): lag 50 τ, slope o
 LAGS = [1, 2, 5, 10, 20, 30, 40, 50, 60, 80, 100, 150, 200]
 
 
-def main(traj_path=None, out=Path("results-dev/electrolyte")):
+def main(traj_path=None, out=Path("results/dev/electrolyte")):
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     out.mkdir(parents=True, exist_ok=True)
     numbers = {}
@@ -44,6 +44,7 @@ def main(traj_path=None, out=Path("results-dev/electrolyte")):
         coords, lattices = f["traj_coords"], f["lattices"]
         types, targets = f["atom_types"], f["target_index"]
         dt, temperature = float(f["frame_interval_ps"]), float(f["temperature_K"])
+        masses = f["masses"] if "masses" in f.files else None
     t0 = time.perf_counter()
 
     labels, _ = shells.solvation_states(coords, lattices, types, targets)
@@ -63,7 +64,7 @@ def main(traj_path=None, out=Path("results-dev/electrolyte")):
     numbers["geometric_charges_e"] = dict(zip(shells.STATE_NAMES, charges.charge))
     numbers["shell_edge_A"] = dict(zip(shells.STATE_NAMES, charges.shell.r_star))
 
-    u = el.unwrap(coords, lattices, targets)
+    u = el.unwrap(coords, lattices, targets, masses)
     quarters = np.array_split(np.arange(len(coords)), 4)
     tr = el.transport([u.positions[q] for q in quarters], [chi[q] for q in quarters],
                       sorted(set(LAGS) | set(el.derivative_lags(TAU, HALF_WIDTH))), TAU, dt,
@@ -100,4 +101,4 @@ def main(traj_path=None, out=Path("results-dev/electrolyte")):
 
 if __name__ == "__main__":
     main(sys.argv[1] if len(sys.argv) > 1 else None,
-         Path(sys.argv[2]) if len(sys.argv) > 2 else Path("results-dev/electrolyte"))
+         Path(sys.argv[2]) if len(sys.argv) > 2 else Path("results/dev/electrolyte"))

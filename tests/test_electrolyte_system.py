@@ -47,6 +47,7 @@ def test_tiny_run_meets_the_trajectory_contract(tiny, tmp_path):
 def test_tiny_run_is_neutral_drift_free_bonded_and_thermalised(tiny):
     run, _ = tiny
     assert run.charges.sum() == pytest.approx(0.0)
+    assert np.all(run.masses == run.masses[0])
     assert run.charges[run.atom_types == 3].tolist() == [1.0] * 6
     assert run.charges[run.atom_types == 7].tolist() == [-1.0] * 6
     # Equal bead masses: the centre of mass is the mean position (unwrapped coordinates).

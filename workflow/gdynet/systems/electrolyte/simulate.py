@@ -13,7 +13,8 @@ a coarse-grained stand-in with the same chemistry in outline (see ANALOGS.md):
   0.0833 gives unit reduced charges a Bjerrum length of 1/0.0833 = 12 σ = 48 Å at T* = 1,
   that of real unit charges in a medium of ε_r ≈ 9.6 at 363 K (PEO: ε_r ≈ 5–8). The ions
   pair and cluster, as in a polymer electrolyte;
-* harmonic bonds (K = 100 ε/σ², r0 = 0.97 σ) and a stiff linear anion (angle 180°);
+* harmonic bonds E = K (r − r0)² (K = 100 ε/σ², r0 = 0.97 σ) and a linear anion (angle
+  S–N–S at 180°, K = 20 ε/rad²); 1-2 pairs feel no WCA, 1-3 and farther pairs do;
 * Nosé–Hoover NVT at T* = 1, dt = 0.005 τ, total momentum kept at zero (drift would
   add a spurious ballistic term to every mean-squared displacement).
 
@@ -58,6 +59,7 @@ N_TYPES = 6
 SIGMA_A = 4.0
 TAU_PS = 1.5
 EPSILON_K = 363.0
+MASS_AMU = 44.0  # every bead has mass 1 (m = 44 u)
 
 WCA_CUT = 2.0 ** (1.0 / 6.0)
 BOND_K, BOND_R0 = 100.0, 0.97  # LAMMPS harmonic: E = K (r - r0)^2
@@ -79,8 +81,10 @@ class ElectrolyteTrajectory:
 
     coords (F, N, 3) float32 Å, unwrapped; lattices (F, 3, 3) float64 Å, rows are the
     lattice vectors (a fixed cubic box); atom_types (N,) int64 atomic numbers;
-    target_index (n_Li,) int64, the Li; charges (N,) float64 e; molecule (N,) int64
-    (chains 1..n_chains, then one id per Li, then one per anion); frame_interval_ps;
+    target_index (n_Li,) int64, the Li; charges (N,) float64 e; masses (N,) float64 u (all
+    beads alike: pass these, not the masses of the mapped elements, to a centre-of-mass
+    drift removal); molecule (N,) int64 (chains 1..n_chains, then one id per Li, then one
+    per anion); frame_interval_ps;
     temperature_K (the mapped thermostat temperature); kinetic_temperature (F,) the
     instantaneous temperature in units of ε/k_B at each frame, for checking the bath.
     """
@@ -90,6 +94,7 @@ class ElectrolyteTrajectory:
     atom_types: np.ndarray
     target_index: np.ndarray
     charges: np.ndarray
+    masses: np.ndarray
     molecule: np.ndarray
     frame_interval_ps: float
     temperature_K: float
@@ -97,10 +102,10 @@ class ElectrolyteTrajectory:
 
     def save(self, path) -> None:
         """Write the npz contract (traj_coords, lattices, atom_types, target_index) plus
-        charges, molecule, frame_interval_ps and temperature_K, atomically."""
+        charges, masses, molecule, frame_interval_ps and temperature_K, atomically."""
         io.save_npz(path, traj_coords=self.coords, lattices=self.lattices,
                     atom_types=self.atom_types, target_index=self.target_index,
-                    charges=self.charges, molecule=self.molecule,
+                    charges=self.charges, masses=self.masses, molecule=self.molecule,
                     frame_interval_ps=np.float64(self.frame_interval_ps),
                     temperature_K=np.float64(self.temperature_K))
 
@@ -191,6 +196,7 @@ def simulate(
         atom_types=np.array([ATOMIC_NUMBER[t] for t in types], dtype=np.int64),
         target_index=np.flatnonzero(types == LI).astype(np.int64),
         charges=np.array([CHARGE[t] for t in types]),
+        masses=np.full(len(types), MASS_AMU),
         molecule=system["molecule"].astype(np.int64),
         frame_interval_ps=float(frame_interval_tau * TAU_PS),
         temperature_K=float(temperature * EPSILON_K),
