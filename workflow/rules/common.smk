@@ -10,6 +10,7 @@
 #
 # The library (gdynet) speaks arrays, files and units; only this file speaks config.
 import difflib
+import importlib
 import json
 import math
 from pathlib import Path
@@ -22,7 +23,6 @@ from gdynet.data import splits as gd_splits
 from gdynet.data import trajectory as gd_trajectory
 from gdynet.data.store import Segment
 from gdynet.learn import memory as gd_memory
-from gdynet.systems.toy import simulate as gd_toy
 
 
 # ------------------------------------------------------------------------ config
@@ -102,11 +102,29 @@ def model_runs(system):
     ]
 
 
+def simulator(system):
+    """The library module that simulates a system (gdynet.systems.<kind>.simulate)."""
+    return importlib.import_module(f"gdynet.systems.{SYSTEMS[system]['simulate']['system']}.simulate")
+
+
+def simulated(kind):
+    """The systems simulated by the simulator `kind` (a wildcard constraint of its rule)."""
+    names = [s for s, cfg in SYSTEMS.items()
+             if cfg["source"] == "simulate" and cfg["simulate"]["system"] == kind]
+    return "|".join(names) or "(?!)"  # no system: a pattern that matches nothing
+
+
+def simulate_args(system):
+    """The simulator's arguments: the config's simulate block without its `system` key."""
+    cfg = SYSTEMS[system]
+    return canonical({k: v for k, v in cfg["simulate"].items() if k != "system"})
+
+
 def trajectory_names(system):
     """The segment names of a system's trajectories (their file stems), known from the config."""
     cfg = SYSTEMS[system]
     if cfg["source"] == "simulate":
-        return [gd_toy.walker_name(w) for w in range(cfg["simulate"]["n_walkers"])]
+        return list(layout(system).names)
     if cfg["source"] == "download":
         return [Path(n).stem for n in cfg["download"]["files"]]
     if cfg["source"] == "import":
@@ -127,8 +145,10 @@ def trajectory_files(system):
 
 
 def trajectory_inputs(w):
-    """prepare_frames' input: the simulated folder (one job writes it whole), or the files."""
-    if SYSTEMS[w.system]["source"] == "simulate":
+    """prepare_frames' input: the toy's simulated folder (one LAMMPS run writes every walker),
+    or the trajectory files (one simulation job, download or import each)."""
+    cfg = SYSTEMS[w.system]
+    if cfg["source"] == "simulate" and cfg["simulate"]["system"] == "toy":
         return f"resources/{w.system}/simulated"
     return trajectory_files(w.system)
 
@@ -268,7 +288,7 @@ def layout(system):
     """
     cfg = SYSTEMS[system]
     if cfg["source"] == "simulate":
-        return gd_toy.layout(**cfg["simulate"], frame_interval_ps=cfg["frame_interval_ps"])
+        return simulator(system).layout(**simulate_args(system), frame_interval_ps=cfg["frame_interval_ps"])
     paths = trajectory_files(system)
     if cfg["source"] == "download":  # a copy placed by hand counts as well
         paths = [p if Path(p).exists() else f"resources/{system}/download/{Path(p).name}"

@@ -9,8 +9,10 @@ rule simulate_toy:
     benchmark:
         "logs/{system}/benchmark/simulate.tsv"
     params:
-        simulate=system_cfg("simulate"),
+        simulate=lambda w: simulate_args(w.system),
         frame_interval_ps=system_cfg("frame_interval_ps"),
+    wildcard_constraints:
+        system=simulated("toy"),
     threads: 1
     resources:
         runtime=60,
