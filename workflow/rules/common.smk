@@ -68,6 +68,8 @@ validated(config, "../schemas/config.schema.yaml")
 
 
 SYSTEMS = config["systems"]
+# The PyTorch build of the training and prediction jobs (with --software-deployment-method conda)
+TORCH_ENV = "../../envs/torch-cuda.yaml" if config["training"]["gpus"] else "../../envs/torch.yaml"
 MODEL_DIR = "results/{system}/{model}/k{k}/tau{tau}ps"
 CHECKPOINT = "results/{system}/{model}/k{k}/tau{tau}ps/checkpoint.pt"  # not an output: survives a kill
 

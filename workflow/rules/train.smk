@@ -22,7 +22,7 @@ rule train:
         gpu=config["training"]["gpus"],
         runtime=120,
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     script:
         "../scripts/train.py"
 
@@ -40,6 +40,6 @@ rule predict:
     resources:
         gpu=config["training"]["gpus"],
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     script:
         "../scripts/predict.py"
