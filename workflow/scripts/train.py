@@ -1,15 +1,36 @@
-"""Train one model (GDyNet or vanilla VAMPnet) at one lag time by maximising VAMP-2."""
+"""Train one model (GDyNet or vanilla VAMPnet) at one lag time by maximising VAMP-2.
 
+With training.gpus > 1 the script starts itself once per GPU (torchrun; srun + torchrun on
+several nodes) and rank 0 writes the outputs (gdynet.learn.distributed).
+"""
+
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import torch
 
 from gdynet import io, logs
 from gdynet.data import splits
-from gdynet.learn import datasets, training
+from gdynet.learn import datasets, distributed, training
 
-w = snakemake.wildcards
-log = logs.to_file(snakemake.log[0], f"train {w.system} {w.model} k{w.k} tau{w.tau}ps")
+w, res = snakemake.wildcards, snakemake.resources
+gpus, nodes = int(res.get("gpu", 0)), int(res.get("nodes", 1))
+if gpus * nodes > 1 and not distributed.launched():
+    head = None
+    if nodes > 1:  # inside the SLURM allocation: the first of its nodes hosts the rendezvous
+        head = subprocess.run(["scontrol", "show", "hostnames", os.environ["SLURM_JOB_NODELIST"]],
+                              capture_output=True, text=True, check=True).stdout.split()[0]
+    sys.exit(subprocess.run(distributed.launch_command(sys.argv[0], gpus, nodes, python=sys.executable,
+                                                       head_node=head)).returncode)
+
+device = snakemake.config["training"]["device"]
+if distributed.launched():
+    device = distributed.init_from_environment(device)
+rank, _ = distributed.rank_and_size()
+log = logs.to_file(snakemake.log[0] if rank == 0 else f"{snakemake.log[0]}.rank{rank}",
+                   f"train {w.system} {w.model} k{w.k} tau{w.tau}ps")
 torch.set_num_threads(snakemake.threads)
 spec, settings = snakemake.params.model, training.TrainSettings(**snakemake.params.train)
 frames, data = datasets.open_model_data(w.model, Path(snakemake.input.meta).parent,
@@ -29,9 +50,10 @@ trained = training.fit(
     net, data, train_ranges=ranges["train"], val_ranges=ranges["val"], lag=lag,
     frame_interval_ps=dt, settings=settings, checkpoint=snakemake.params.checkpoint,
     inputs=training.input_fingerprint(*snakemake.input.data, snakemake.input.splits),
-    device=snakemake.config["training"]["device"], log=log,
+    device=device, log=log,
 )
-training.save_model(snakemake.output.model, trained)
-with io.atomic_path(snakemake.output.metrics) as tmp:
-    trained.metrics.to_csv(tmp, index=False)
-Path(snakemake.params.checkpoint).unlink(missing_ok=True)  # done: a forced rerun starts afresh
+if rank == 0:
+    training.save_model(snakemake.output.model, trained)
+    with io.atomic_path(snakemake.output.metrics) as tmp:
+        trained.metrics.to_csv(tmp, index=False)
+    Path(snakemake.params.checkpoint).unlink(missing_ok=True)  # done: a forced rerun starts afresh

@@ -33,7 +33,7 @@ import torch
 
 from gdynet import io, logs
 from gdynet.data.splits import frames_of
-from gdynet.learn import memory, simplex
+from gdynet.learn import distributed, memory, simplex
 from gdynet.learn.model import MODELS
 from gdynet.learn.vamp import CovarianceAccumulator, vamp2_score
 
@@ -367,22 +367,25 @@ def _covariances(model, data, starts: np.ndarray, lag: int, *, chunk_frames: int
     """Mean-free covariances of the model's states over the pairs (t, t + lag), t in `starts`.
 
     Streams chunks of at most `chunk_frames` frames (both ends of each pair); eval mode.
+    In a process group every rank takes its share of `starts` and the sums are pooled.
     """
+    rank, size = distributed.rank_and_size()
+    mine = distributed.shard(starts, rank, size)
     device = resolve_device(device)
     was_training = model.training
     model.eval()
     acc = CovarianceAccumulator()
     per_chunk = max(1, chunk_frames // 2)
     try:
-        for a in range(0, len(starts), per_chunk):
-            s = starts[a : a + per_chunk]
+        for a in range(0, len(mine), per_chunk):
+            s = mine[a : a + per_chunk]
             with _autocast(device, precision):
                 out = model(*_to_device(data.batch(np.concatenate([s, s + lag])), device))
             k = out.shape[-1]
             acc.add(out[: len(s)].reshape(-1, k), out[len(s) :].reshape(-1, k))
     finally:
         model.train(was_training)
-    return acc
+    return acc.summed_over(distributed.sum_over_ranks) if size > 1 else acc
 
 
 def evaluate(model, data, starts: np.ndarray, lag: int, *, chunk_frames: int, device,
@@ -448,8 +451,9 @@ def fit(
                          f"validation ranges too short for lag {lag}")
 
     device = resolve_device(device)
+    rank, size = distributed.rank_and_size()
     plan = memory.plan_batches(model, data.n_neighbors, n_targets, settings.batch_pairs,
-                               settings.budget_bytes)
+                               settings.budget_bytes * size)  # the budget is per process
     pairs = plan.frame_pairs
     run = {k: v for k, v in asdict(settings).items() if k != "epochs"}
     fingerprint = _digest(dict(model=_model_kind(model), init=model.init_kwargs,
@@ -465,8 +469,16 @@ def fit(
         val_starts = np.sort(val_rng.choice(val_starts, n_val, replace=False))
 
     torch.manual_seed(int(settings.seed))
-    rng = np.random.default_rng(int(settings.seed))
+    rng = np.random.default_rng(int(settings.seed))  # the same stream on every rank
     model.to(device)
+    net = model
+    if size > 1:  # every rank keeps its share of each global batch (gdynet.learn.distributed)
+        from torch.nn.parallel import DistributedDataParallel
+
+        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+        if val_starts.size < size:
+            raise ValueError(f"{val_starts.size} validation frame pairs cannot be shared by {size} processes")
+    reduce = distributed.sum_over_ranks if size > 1 else None
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
     rows: list[dict] = []
     best_score, best_state = -np.inf, _cpu_state(model)
@@ -480,16 +492,17 @@ def fit(
         best_score, best_state = ckpt["best_score"], ckpt["best_state"]
         log.info("resuming from %s after epoch %d (best val VAMP-2 %.4f)", checkpoint, len(rows), best_score)
 
-    log.info("training %s on %s: %d training and %d validation frame pairs (x %d targets), lag %d "
+    log.info("training %s on %s%s: %d training and %d validation frame pairs (x %d targets), lag %d "
              "frames, %d epochs x %d steps x %d frame pairs (%d target pairs; %.2f GiB per step%s)",
-             _model_kind(model), device, train_starts.size, val_starts.size, n_targets, lag,
+             _model_kind(model), device, f" in {size} processes (DDP)" if size > 1 else "",
+             train_starts.size, val_starts.size, n_targets, lag,
              settings.epochs, settings.steps_per_epoch, pairs, plan.target_pairs,
              plan.step_bytes / 2**30,
              f", capped by the {settings.memory_budget_gb:g} GiB budget from "
              f"{settings.batch_pairs} target pairs" if plan.capped else "")
 
     def draw() -> np.ndarray:
-        s = train_starts[rng.integers(0, train_starts.size, pairs)]
+        s = distributed.shard(train_starts[rng.integers(0, train_starts.size, pairs)], rank, size)
         return np.concatenate([s, s + lag])
 
     # One reader thread prepares the next batch while the current step computes.
@@ -504,9 +517,10 @@ def fit(
                 if step + 1 < settings.steps_per_epoch:
                     pending = reader.submit(data.batch, draw())
                 with _autocast(device, settings.precision):
-                    out = model(*_to_device(inputs_now, device))
-                k = out.shape[-1]
-                score = vamp2_score(out[:pairs].reshape(-1, k), out[pairs:].reshape(-1, k), settings.epsilon)
+                    out = net(*_to_device(inputs_now, device))
+                k, half = out.shape[-1], out.shape[0] // 2
+                score = vamp2_score(out[:half].reshape(-1, k), out[half:].reshape(-1, k), settings.epsilon,
+                                    reduce=reduce)
                 optimizer.zero_grad(set_to_none=True)
                 (-score).backward()
                 # A batch with (near-)degenerate covariance eigenvalues can give an infinite
@@ -531,11 +545,12 @@ def fit(
                 best_score, best_state = val_score, _cpu_state(model)
             seconds = time.perf_counter() - t0
             rows.append(dict(epoch=epoch, train_vamp2=train_score, val_vamp2=val_score, seconds=seconds))
-            with io.atomic_path(checkpoint) as tmp:
-                torch.save(dict(format=CHECKPOINT_FORMAT, fingerprint=fingerprint,
-                                model=_cpu_state(model), optimizer=optimizer.state_dict(),
-                                rng=_rng_state(rng), metrics=rows, best_score=best_score,
-                                best_state=best_state), tmp)
+            if rank == 0:
+                with io.atomic_path(checkpoint) as tmp:
+                    torch.save(dict(format=CHECKPOINT_FORMAT, fingerprint=fingerprint,
+                                    model=_cpu_state(model), optimizer=optimizer.state_dict(),
+                                    rng=_rng_state(rng), metrics=rows, best_score=best_score,
+                                    best_state=best_state), tmp)
             log.info("epoch %d/%d  train VAMP-2 %.4f  val VAMP-2 %.4f  (best %.4f)  %.1f s",
                      epoch, settings.epochs, train_score, val_score, best_score, seconds)
 

@@ -60,7 +60,7 @@ def _score(c00, c01, c11, epsilon: float) -> torch.Tensor:
     return 1.0 + (k * k).sum()
 
 
-def vamp2_score(x, y, epsilon: float = 1e-6) -> torch.Tensor:
+def vamp2_score(x, y, epsilon: float = 1e-6, reduce=None) -> torch.Tensor:
     """Differentiable VAMP-2 score of features x, y (T, k) at one lag time.
 
     x: features of frames t, y: features of frames t + τ (row i of y follows row i of x).
@@ -69,8 +69,31 @@ def vamp2_score(x, y, epsilon: float = 1e-6) -> torch.Tensor:
     The covariances are formed in float64 whatever the input dtype (they are only
     (k, k); float32 eigh of a matrix with a zero eigenvalue is noisy enough to
     disturb the gradient). The gradient flows back in the input dtype.
+
+    reduce: for a batch spread over several processes, a differentiable sum over them
+    (`gdynet.learn.distributed.sum_over_ranks`): the count and the first and second
+    moments of x and y are summed before the covariances are formed, so every process
+    gets the score of the whole batch (see gdynet.learn.distributed).
     """
-    return _score(*covariances(torch.as_tensor(x).double(), torch.as_tensor(y).double()), epsilon)
+    x, y = torch.as_tensor(x).double(), torch.as_tensor(y).double()
+    if reduce is None:
+        return _score(*covariances(x, y), epsilon)
+    return _score(*_pooled_covariances(x, y, reduce), epsilon)
+
+
+def _pooled_covariances(x, y, reduce):
+    """Mean-free covariances of the pairs of every process, from summed raw moments."""
+    k = x.shape[1]
+    moments = torch.cat([x.new_tensor([x.shape[0]]), x.sum(0), y.sum(0),
+                         (x.T @ x).flatten(), (x.T @ y).flatten(), (y.T @ y).flatten()])
+    moments = reduce(moments)
+    n, sx, sy = moments[0], moments[1:1 + k], moments[1 + k:1 + 2 * k]
+    sxx, sxy, syy = (moments[1 + 2 * k + i * k * k:1 + 2 * k + (i + 1) * k * k].view(k, k) for i in range(3))
+    if n < 2:
+        raise ValueError(f"VAMP-2 needs at least 2 frame pairs, got {int(n)}")
+    norm = 1.0 / (n - 1)
+    return (norm * (sxx - torch.outer(sx, sx) / n), norm * (sxy - torch.outer(sx, sy) / n),
+            norm * (syy - torch.outer(sy, sy) / n))
 
 
 def vamp2_score_np(x, y, epsilon: float = 1e-6) -> float:
@@ -148,6 +171,26 @@ class CovarianceAccumulator:
         self._mean_x = self._mean_x + ex * (b / n)
         self._mean_y = self._mean_y + ey * (b / n)
         self.n = n
+
+    def summed_over(self, reduce) -> "CovarianceAccumulator":
+        """The accumulator of every process's pairs: raw moments summed with `reduce`."""
+        if self.n == 0:
+            raise ValueError("cannot pool an empty accumulator")
+        k = self._mean_x.shape[0]
+        n = self._mean_x.new_tensor([float(self.n)])
+        sx, sy = self._mean_x * self.n, self._mean_y * self.n
+        raw = [self._m_xx + torch.outer(sx, sx) / self.n, self._m_xy + torch.outer(sx, sy) / self.n,
+               self._m_yy + torch.outer(sy, sy) / self.n]
+        moments = reduce(torch.cat([n, sx, sy] + [m.flatten() for m in raw]))
+        out = CovarianceAccumulator()
+        out.n = int(round(float(moments[0])))
+        sx, sy = moments[1:1 + k], moments[1 + k:1 + 2 * k]
+        out._mean_x, out._mean_y = sx / out.n, sy / out.n
+        sxx, sxy, syy = (moments[1 + 2 * k + i * k * k:1 + 2 * k + (i + 1) * k * k].view(k, k) for i in range(3))
+        out._m_xx = sxx - torch.outer(sx, sx) / out.n
+        out._m_xy = sxy - torch.outer(sx, sy) / out.n
+        out._m_yy = syy - torch.outer(sy, sy) / out.n
+        return out
 
     def covariances(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """C00, C01, C11 (k, k) float64 numpy, normalised by 1/(n-1)."""
