@@ -355,6 +355,38 @@ def select_targets(positions, lattice, atom_types, element: int, criterion: bo.S
                            n_crystal=int(np.sum(depth[index] >= 0)))
 
 
+@dataclass(frozen=True)
+class TargetObservables:
+    """What the interface analyses need of the targets, per frame (arrays (F, n)).
+
+    z_centered_A: position along the normal from the slab's centre (Å);
+    depth_A: signed depth into the crystal (Å, `Interfaces.depth`);
+    solid: order-parameter solid label; order: the order parameter q̄_l.
+    """
+
+    z_centered_A: np.ndarray
+    depth_A: np.ndarray
+    solid: np.ndarray
+    order: np.ndarray
+
+
+def target_observables(coords, lattices, targets, interfaces: Interfaces,
+                       criterion: bo.SolidCriterion) -> TargetObservables:
+    """Positions and bond order of the targets in every frame (e.g. the test frames).
+
+    coords: (F, N, 3) Å; lattices: (F, 3, 3) or (3, 3) Å; targets: (n,) atom indices
+    (`TargetSelection.index`); interfaces: the slab from the first frame (held fixed:
+    the central layers are tethered in the analog, and the paper's slab does not move).
+    The bond order of the targets counts every atom as a neighbour.
+    """
+    coords = np.asarray(coords)
+    targets = np.asarray(targets, dtype=np.int64)
+    series = bo.order_series(coords, lattices, criterion, atoms=targets)
+    z, _ = normal_coordinate(coords[:, targets], lattices, interfaces.axis)
+    return TargetObservables(z_centered_A=interfaces.centered(z), depth_A=interfaces.depth(z),
+                             solid=series.solid, order=series.q_bar.astype(np.float64))
+
+
 # ------------------------------------------------------------------ profiles
 
 
@@ -422,6 +454,24 @@ def z_profiles(z_centered_A, chi, length_A: float, bin_A: float = 0.5) -> Profil
                                                             n_bins + 1))
 
 
+def profile_table(profiles: Profiles, names=None) -> pd.DataFrame:
+    """Long table of `Profiles`: one row per state and bin.
+
+    Columns: state, name (from `names`, default "state <s>"), lo, hi (bin edges, the
+    quantity's unit), density (per unit; integrates to 1 per state), weight (the state's
+    Σ χ in atom-frames, repeated on each of its rows).
+    """
+    k, n_bins = profiles.density.shape
+    names = [f"state {s}" for s in range(k)] if names is None else list(names)
+    if len(names) != k:
+        raise ValueError(f"{len(names)} names for {k} states")
+    return pd.DataFrame({
+        "state": np.repeat(np.arange(k), n_bins), "name": np.repeat(names, n_bins),
+        "lo": np.tile(profiles.edges[:-1], k), "hi": np.tile(profiles.edges[1:], k),
+        "density": profiles.density.ravel(), "weight": np.repeat(profiles.weight, n_bins),
+    })
+
+
 # ------------------------------------------------------------------ cross-section
 
 
@@ -481,6 +531,28 @@ def cross_section(positions, lattice, atoms, interfaces: Interfaces, thickness_A
                         normal_length_A=interfaces.length_A, inplane_length_A=float(l_in),
                         inplane_axis=inplane_axis, cut_axis=cut_axis, cut_center_A=center,
                         thickness_A=thickness_A, interfaces_A=(-w, w))
+
+
+def cross_section_table(section: CrossSection, atoms, chi=None, order=None) -> pd.DataFrame:
+    """One row per atom of the slice: atom, normal_A, inplane_A, p_state<s>..., order.
+
+    atoms: (n,) the atom indices given to `cross_section`; chi: (n, k) their state
+    probabilities in that frame; order: (n,) their order parameter. Rows are taken with
+    `section.rows`.
+    """
+    atoms = np.asarray(atoms)
+    out = {"atom": atoms[section.rows], "normal_A": section.normal_A, "inplane_A": section.inplane_A}
+    if chi is not None:
+        chi = np.asarray(chi)
+        if chi.ndim != 2 or len(chi) != len(atoms):
+            raise ValueError(f"chi must be (n atoms, k) = ({len(atoms)}, k), got {chi.shape}")
+        out.update({f"p_state{s}": chi[section.rows, s] for s in range(chi.shape[1])})
+    if order is not None:
+        order = np.asarray(order)
+        if order.shape != (len(atoms),):
+            raise ValueError(f"order must be ({len(atoms)},), got {order.shape}")
+        out["order"] = order[section.rows]
+    return pd.DataFrame(out)
 
 
 # ------------------------------------------------------------------ naming
