@@ -507,12 +507,13 @@ def cross_section(positions, lattice, atoms, interfaces: Interfaces, thickness_A
     positions: (N, 3) Å of one frame; lattice: (3, 3) Å; atoms: (n,) indices of the
     atoms to show (the targets); interfaces: the slab (for the normal axis and centre).
     thickness_A: width of the slice (Å); cut_axis: the in-plane lattice axis across the
-    slice (default: the first axis that is not the normal); cut_center_A: the slice's
-    centre along it (default: the middle of the cell).
+    slice (default: the last axis that is not the normal, so that for a z normal the
+    slice is cut across y and shows x); cut_center_A: the slice's centre along it
+    (default: the middle of the cell).
     """
     normal = interfaces.axis
     if cut_axis is None:
-        cut_axis = next(a for a in range(3) if a != normal)
+        cut_axis = max(a for a in range(3) if a != normal)
     cut_axis = _axis(cut_axis)
     if cut_axis == normal:
         raise ValueError(f"cut_axis {cut_axis} is the interface normal; cut across an in-plane axis")

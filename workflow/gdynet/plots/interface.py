@@ -177,7 +177,7 @@ def order_map_figure(table: pd.DataFrame, half_width_A: float, normal_length_A: 
     sc = ax.scatter(table["normal_A"], table["inplane_A"], c=values, cmap="mako_r", vmin=lo, vmax=hi,
                     s=size, linewidths=0.2, edgecolors="0.3", zorder=2)
     ax.set_xlabel(f"{normal_name} − slab centre (Å)   [grey band: crystal slab]")
-    fig.colorbar(sc, ax=ax, label=f"order parameter {order_label}", shrink=0.9, aspect=20)
+    fig.colorbar(sc, ax=ax, label=f"order parameter {order_label}", shrink=0.75, aspect=15)
     return fig
 
 
