@@ -1,6 +1,7 @@
 """A fake InvenioRDM archive on 127.0.0.1 for the download tests: a record listing and
 file contents with Range support, misbehaving on chosen requests (cut the connection,
-stall, answer short, answer 5xx, ignore Range, serve corrupt bytes)."""
+stall, drip, hold after some bytes, answer short, answer 5xx, ignore Range, serve corrupt
+bytes), or on all of them (redirect in a loop, publish a chosen checksum)."""
 
 import contextlib
 import hashlib
@@ -25,6 +26,10 @@ class Archive:
         self.served = {}  # name -> bytes actually sent (differs for a corrupt file)
         self.actions = []  # one per content request, consumed in order; then normal
         self.ignore_range = False
+        self.redirect_loop = False  # every request answers 302 to itself
+        self.checksums = {}  # name -> checksum to publish instead of the true md5 (may be None)
+        self.release = threading.Event()  # ends a "hold"
+        self.gave_up = []  # names whose transfer the client abandoned mid-body
         self.requests = []  # (name, Range header or None) for every content request
         self.lock = threading.Lock()
         self.url = ""
@@ -35,7 +40,7 @@ class Archive:
 
     def listing(self):
         return {"entries": [
-            {"key": name, "size": len(data), "checksum": md5(data),
+            {"key": name, "size": len(data), "checksum": self.checksums.get(name, md5(data)),
              "links": {"content": f"{self.url}/api/records/{RECORD}/files/{name}/content"}}
             for name, data in self.files.items()
         ]}
@@ -63,6 +68,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def _get(self):
         archive: Archive = self.server.archive
+        if archive.redirect_loop:  # every request, the listing's too
+            with archive.lock:
+                archive.requests.append((self.path, None))
+            return self._send(302, b"", [("Location", self.path)])
         if self.path == f"/api/records/{RECORD}/files":
             body = json.dumps(archive.listing()).encode()
             return self._send(200, body, [("Content-Type", "application/json")])
@@ -100,6 +109,25 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             self.close_connection = True
             return
+        if "drip" in action:  # one byte every action["drip"] s, for at most action["for"] s
+            t_end = time.monotonic() + action["for"]
+            try:
+                for i in range(len(body)):
+                    if time.monotonic() > t_end:
+                        break
+                    self.wfile.write(body[i:i + 1])
+                    self.wfile.flush()
+                    time.sleep(action["drip"])
+            except OSError:
+                archive.gave_up.append(name)
+            self.close_connection = True
+            return
+        if "hold" in action:  # the first action["hold"] bytes, then silence until released
+            self.wfile.write(body[: action["hold"]])
+            self.wfile.flush()
+            archive.release.wait(timeout=30)
+            self.close_connection = True
+            return
         if "stall_mid" in action:  # half the body, then silence past the read timeout
             half = len(body) // 2
             self.wfile.write(body[:half])
@@ -120,6 +148,7 @@ def serve():
     try:
         yield state
     finally:
+        state.release.set()
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)

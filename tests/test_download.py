@@ -2,15 +2,22 @@
 
 The server is started and stopped by the `archive` fixture. It serves a record listing
 and file contents with Range support, and can misbehave on chosen requests (cut the
-connection, stall, answer short, answer 5xx, ignore Range, serve corrupt bytes).
+connection, stall, drip, hold, answer short, answer 5xx, ignore Range, serve corrupt
+bytes, redirect in a loop, publish bad checksums).
 Expected checksums come from hashlib on the fixture bytes, not from the code under test.
 """
 
+import hashlib
 import json
 import logging
+import os
 import re
+import signal
 import socket
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -83,13 +90,71 @@ def test_relative_content_links_resolve_against_the_listing_url():
 
 @pytest.mark.parametrize("data, words", [
     ({"hits": []}, "no 'entries' list"),
-    ({"entries": [{"key": "a.npz", "size": 3}]}, "entry 0"),
-    ({"entries": [{"key": "a.npz", "size": 3, "checksum": "crc:zz"}]}, "entry 0"),
+    ({"entries": [{"size": 3}]}, "entry 0"),
+    ({"entries": [{"key": "a.npz", "size": 3}]}, "file 'a.npz' has no checksum"),
+    ({"entries": [{"key": "a.npz", "size": 3, "checksum": "crc:zz"}]},
+     "file 'a.npz': checksum 'crc:zz' is not of the form"),
+    ({"entries": [{"key": "a.npz", "size": 3, "checksum": "md5:abc"}]},
+     "'md5:abc' has 3 hex digits, but md5 digests have 32"),
 ])
 def test_malformed_listing_is_rejected_with_its_source(data, words):
     with pytest.raises(dl.DownloadError, match=words) as err:
         dl.parse_listing(data, "https://example.org/listing")
     assert "https://example.org/listing" in str(err.value)
+
+
+def test_null_checksum_names_the_file_and_the_listing(archive, tmp_path):
+    archive.checksums["traj.npz"] = None  # "checksum": null, as a record still processing shows
+    listing_url = f"{archive.url}/api/records/{RECORD}/files"
+    with pytest.raises(dl.DownloadError) as err:
+        dl.fetch_listing(archive.url, RECORD, timeout=(1.0, 1.0))
+    assert str(err.value) == (
+        f"{listing_url}: file 'traj.npz' has no checksum (checksum: null), so it cannot be "
+        "verified; the archive may still be processing the record: try again later")
+
+    saved = tmp_path / "files.json"  # a listing saved by hand: the message names that file
+    saved.write_text(json.dumps(archive.listing()))
+    with pytest.raises(dl.DownloadError, match="file 'traj.npz' has no checksum") as err:
+        dl.load_listing(saved)
+    assert str(err.value).startswith(f"{saved}: ")
+
+
+@pytest.mark.parametrize("checksum", ["shake_128:" + "ab" * 16, "shake_256:" + "ab" * 32,
+                                      "foo:abcd", "SHA3_999:abcd"])
+def test_unsupported_checksum_algorithm_lists_the_supported_ones(archive, checksum):
+    archive.checksums["traj.npz"] = checksum
+    with pytest.raises(dl.DownloadError) as err:
+        dl.fetch_listing(archive.url, RECORD, timeout=(1.0, 1.0))
+    msg = str(err.value)
+    algorithm = checksum.partition(":")[0].lower()
+    assert msg.startswith(f"{archive.url}/api/records/{RECORD}/files: file 'traj.npz': checksum "
+                          f"algorithm '{algorithm}' of {checksum!r} is not supported; supported are ")
+    for name in ("md5", "sha1", "sha256", "sha512", "blake2b"):  # hashlib's guaranteed, fixed length
+        assert name in msg
+    assert ("digest length is not part of the checksum" in msg) == algorithm.startswith("shake_")
+
+
+@pytest.mark.parametrize("algorithm", ["sha256", "sha3_256", "blake2b"])
+def test_other_fixed_length_algorithms_verify(archive, tmp_path, algorithm):
+    data = archive.files["small.npz"]
+    archive.checksums["small.npz"] = f"{algorithm}:{hashlib.new(algorithm, data).hexdigest()}"
+    out = dl.download(entry(archive, "small.npz"), tmp_path / "small.npz", **FAST)
+    assert out.read_bytes() == data
+
+
+def test_redirect_loop_fails_at_once_naming_the_url(archive, tmp_path):
+    e = entry(archive)
+    archive.redirect_loop = True
+    with pytest.raises(dl.DownloadError) as err:
+        dl.download(e, tmp_path / "traj.npz", retries=5, **FAST)
+    msg = str(err.value)
+    assert msg.startswith(f"{e.url}: the server redirects in a loop (Exceeded 30 redirects; the last request went to {e.url})")
+    assert "not retried" in msg
+    assert len(archive.requests) == 31  # requests' limit of 30 redirects, once: no retry
+    with pytest.raises(dl.DownloadError, match="redirects in a loop") as err:
+        dl.fetch_listing(archive.url, RECORD, timeout=(1.0, 1.0))
+    assert str(err.value).startswith(f"{archive.url}/api/records/{RECORD}/files: ")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_unknown_file_name_lists_the_record_files(archive):
@@ -145,6 +210,70 @@ def test_stalled_server_times_out_then_retry_succeeds(archive, tmp_path, action)
     assert len(archive.requests) == 2
     if "stall_mid" in action:
         assert archive.requests[1][1].startswith("bytes=")
+
+
+def test_dripping_server_falls_below_the_minimum_rate_and_is_resumed(archive, tmp_path, caplog):
+    # one byte every 10 ms (100 bytes/s): each byte arrives well within the 0.3 s read
+    # timeout, so only the rate check can end the attempt
+    archive.actions = [{"drip": 0.01, "for": 20.0}]
+    data = archive.files["traj.npz"]
+    with caplog.at_level(logging.WARNING, logger="gdynet"):
+        out = dl.download(entry(archive), tmp_path / "traj.npz", min_rate=5_000, rate_window_s=0.3,
+                          **FAST)
+    assert out.read_bytes() == data
+    assert re.search(r"bytes/s over 0\.\d s, below the minimum of 5000 bytes/s", caplog.text)
+    # the dripped bytes were kept and resumed from
+    assert len(archive.requests) == 2 and archive.requests[0][1] is None
+    start = int(re.fullmatch(r"bytes=(\d+)-", archive.requests[1][1]).group(1))
+    assert 0 < start < 1_000
+    deadline = time.monotonic() + 5
+    while not archive.gave_up and time.monotonic() < deadline:  # the server notices the hang-up
+        time.sleep(0.01)
+    assert archive.gave_up == ["traj.npz"]  # the client hung up; the drip did not just end
+
+
+def test_killed_download_keeps_the_bytes_received_and_a_rerun_resumes(archive, tmp_path):
+    """A child process downloads; the server sends 100,000 bytes and then waits. The child is
+    killed (SIGKILL: no cleanup runs) and the .part must hold exactly those bytes."""
+    data, e, dest = archive.files["traj.npz"], entry(archive), tmp_path / "traj.npz"
+    part = tmp_path / "traj.npz.part"
+    archive.actions = [{"hold": 100_000}]
+    package_root = Path(dl.__file__).parents[2]  # the folder that holds gdynet
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(package_root), os.environ.get("PYTHONPATH", "")])}
+    child = subprocess.Popen([sys.executable, "-c", (
+        "from gdynet.data import download as dl\n"
+        f"dl.download(dl.FileEntry({e.name!r}, {e.size}, {e.checksum!r}, {e.url!r}), {str(dest)!r})\n"
+    )], env=env)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and child.poll() is None:
+            if part.exists() and part.stat().st_size >= 100_000:
+                break
+            time.sleep(0.02)
+        size = part.stat().st_size if part.exists() else 0
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+    assert size == 100_000, f".part holds {size} of the 100000 bytes the server sent"
+    assert part.read_bytes() == data[:100_000] and not dest.exists()
+
+    out = dl.download(e, dest, **FAST)  # the rerun
+    assert out.read_bytes() == data and not part.exists()
+    assert archive.requests[-1] == ("traj.npz", "bytes=100000-")
+
+
+def test_too_little_free_disk_fails_before_the_first_request(archive, tmp_path, monkeypatch):
+    from gdynet import io
+    e = entry(archive)
+    (tmp_path / "traj.npz.part").write_bytes(archive.files["traj.npz"][:100_000])
+    real = io.shutil.disk_usage
+    monkeypatch.setattr(io.shutil, "disk_usage", lambda p: real(p)._replace(free=150_000))
+    with pytest.raises(io.DiskFullError) as err:
+        dl.download(e, tmp_path / "traj.npz", **FAST)
+    assert (err.value.needed, err.value.free) == (200_000, 150_000)  # the rest of the file
+    assert "the rest of 'traj.npz'" in str(err.value) and "free at least 50 kB" in str(err.value)
+    assert archive.requests == []
+    assert (tmp_path / "traj.npz.part").stat().st_size == 100_000  # kept for the rerun
 
 
 def test_server_errors_are_retried(archive, tmp_path):
@@ -246,6 +375,20 @@ def test_file_placed_by_hand_is_verified_and_installed(archive, tmp_path):
     dl.install_verified(manual, entry(archive, "small.npz"), dest)
     assert dest.read_bytes() == data and manual.exists()
     assert archive.requests == []
+    assert [p.name for p in dest.parent.iterdir()] == ["small.npz"]  # no temporary left
+
+
+def test_editing_a_file_placed_by_hand_later_cannot_change_the_verified_copy(archive, tmp_path):
+    data = archive.files["small.npz"]
+    manual = tmp_path / "download" / "small.npz"
+    manual.parent.mkdir()
+    manual.write_bytes(data)
+    dest = tmp_path / "verified" / "small.npz"
+    dl.install_verified(manual, entry(archive, "small.npz"), dest)
+    with open(manual, "r+b") as f:  # edit in place: the same inode, as editors and tools may
+        f.write(b"EDITED")
+    assert dest.read_bytes() == data
+    assert manual.stat().st_nlink == 1 and dest.stat().st_ino != manual.stat().st_ino
 
 
 @pytest.mark.parametrize("content, words", [

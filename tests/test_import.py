@@ -16,6 +16,8 @@ brute-force periodic neighbour search over explicit image shifts written here.
 
 import importlib.util
 import itertools
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -197,10 +199,13 @@ def test_water_box_with_molecular_targets_trains_one_epoch(tmp_path):
     data = training.GraphFrames(*store.open_graphs(tmp_path / "graphs"))
     torch.manual_seed(0)
     model = GDyNet(frames.atom_types, frames.target_index, n_states=2, atom_fea_len=8, n_conv=1, radius_A=3.0)
-    metrics = training.fit(model, data, train_ranges=[(0, 7)], val_ranges=[(7, 10)], lag=1, epochs=1,
-                           steps_per_epoch=2, batch_size=4, lr=1e-3, seed=0,
-                           checkpoint=tmp_path / "ckpt.pt", device="cpu")
-    assert len(metrics) == 1
+    settings = training.TrainSettings(epochs=1, steps_per_epoch=2, batch_pairs=4 * 464,
+                                      learning_rate=1e-3, seed=0)
+    trained = training.fit(model, data, train_ranges=[(0, 7)], val_ranges=[(7, 10)], lag=1,
+                           frame_interval_ps=1.0, settings=settings, checkpoint=tmp_path / "ckpt.pt",
+                           device="cpu")
+    metrics = trained.metrics
+    assert len(metrics) == 1 and trained.frame_pairs == 4
     # VAMP-2 of k = 2 softmax outputs lies in [1, 2] (the constant singular function gives 1)
     assert 1.0 - 1e-4 <= metrics["val_vamp2"].iloc[0] <= 2.0 + 1e-4
 
@@ -248,13 +253,19 @@ def test_memory_stays_bounded_by_the_chunk(tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
-def test_frame_interval_from_file_config_wins_and_warnings(tmp_path):
+def test_frame_interval_from_file_config_and_warnings(tmp_path):
     s, _ = run_import(tmp_path, "coordinates/test.xtc", "coordinates/test.gro", "all", stride=2)
     assert (s["frame_interval_ps"], s["frame_interval_source"], s["file_times_uniform"]) == (2.0, "file", True)
 
-    with pytest.warns(importer.TrajectoryImportWarning, match="config is 0.5 ps but the file's frames"):
+    # a configured value that agrees with the file's times (1 ps x stride 2)
+    s, _ = run_import(tmp_path, "coordinates/test.xtc", "coordinates/test.gro", "all", stride=2,
+                      frame_interval_ps=2.0)
+    assert (s["frame_interval_ps"], s["frame_interval_source"], s["warnings"]) == (2.0, "config", [])
+
+    # one that contradicts them, kept only when trusted explicitly
+    with pytest.warns(importer.TrajectoryImportWarning, match="is 0.5 ps but the file's frames"):
         s, _ = run_import(tmp_path, "coordinates/test.xtc", "coordinates/test.gro", "all",
-                          frame_interval_ps=0.5)
+                          frame_interval_ps=0.5, trust_frame_interval=True)
     assert (s["frame_interval_ps"], s["frame_interval_source"], s["file_frame_interval_ps"]) == (0.5, "config", 1.0)
 
     # dcd: mdtraj numbers the frames, it reads no times
@@ -270,6 +281,17 @@ def test_frame_interval_from_file_config_wins_and_warnings(tmp_path):
     with pytest.warns(importer.TrajectoryImportWarning, match="not uniform.*from 1 to 3 ps"):
         s = importer.import_trajectory(gap, DATA / "coordinates/test.gro", "all", out=tmp_path / "gap.npz")
     assert s["file_times_uniform"] is False and s["frame_interval_ps"] is None
+
+
+def test_leftovers_of_a_killed_import_are_removed_by_the_next(tmp_path):
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()  # its pid now belongs to no running process
+    stale = [tmp_path / f".imported.scratch-{child.pid}", tmp_path / f".imported.tmp-{child.pid}.npz"]
+    stale[0].mkdir()
+    (stale[0] / "coords.raw").write_bytes(b"\0" * 1000)
+    stale[1].write_bytes(b"\0" * 1000)
+    run_import(tmp_path, "coordinates/test.xtc", "coordinates/test.gro", "all")
+    assert [p.name for p in tmp_path.iterdir()] == ["imported.npz"]
 
 
 # ------------------------------------------------------------------- error paths
@@ -293,9 +315,34 @@ def test_empty_selection(tmp_path):
                             "fix the selection"], *ACE, selection="element Li")
 
 
-def test_invalid_selection_syntax(tmp_path):
-    assert_fails(tmp_path, ["ace_tip3p.parm7", "'elemnt Li' is not a valid mdtraj selection"],
-                 *ACE, selection="elemnt Li")
+def test_frame_interval_contradicted_by_the_file_is_an_error(tmp_path):
+    # the generating script of test.xtc stores times 0, 1, 2, 3, 4 ps; config says 0.1 ps
+    message = assert_fails(tmp_path, [], "coordinates/test.xtc", "coordinates/test.gro",
+                           frame_interval_ps=0.1)
+    assert message == (
+        f"{DATA / 'coordinates/test.xtc'}: frame_interval_ps is 0.1 ps, but the file's own time "
+        "stamps put its frames (stride 1) 1 ps apart, so every timescale would be 0.1 times off. "
+        "Either correct frame_interval_ps to 1, or, if the file's time stamps are wrong, trust "
+        "the configured value explicitly (trust_frame_interval=True)")
+    with pytest.raises(importer.FrameIntervalMismatch) as err:  # with stride: 3 ps apart
+        importer.import_trajectory(DATA / "coordinates/test.trr", DATA / "coordinates/test.gro", "all",
+                                   out=tmp_path / "x.npz", stride=3, frame_interval_ps=1.0)
+    assert (err.value.configured_ps, err.value.file_ps, err.value.stride) == (1.0, 3.0, 3)
+    assert isinstance(err.value, ValueError) and not (tmp_path / "x.npz").exists()
+
+
+@pytest.mark.parametrize("selection, reason", [
+    ("elemnt Li", "Expected end of text, found 'Li' (at char 7)"),
+    ("element Li and", "expected a keyword or value, found end of text (at char 14)"),  # was a grammar dump
+    ("resname HOH and (name O",
+     "Unbalanced parentheses or expression syntax error, found end of text (at char 23)"),
+])
+def test_invalid_selection_syntax_gets_a_short_message(tmp_path, selection, reason):
+    words = [f"'{selection}' is not a valid mdtraj selection ({reason}", "'element Li'", "'water'"]
+    message = assert_fails(tmp_path, words, *ACE, selection=selection)
+    assert message.startswith(f"{ACE[1]}: ")
+    assert len(message) - len(str(ACE[1])) < 300, message  # no grammar, whatever the path's length
+    assert "\n" not in message and "{" not in message
 
 
 def test_file_without_box(tmp_path):

@@ -79,10 +79,10 @@ def test_time_fractions_cut_each_segment_in_order():
 
 
 def test_empty_split_and_long_lag_are_refused():
-    with pytest.raises(ValueError, match="'val' split empty"):
+    with pytest.raises(ValueError, match="leaves the 'val' split empty"):
         splits.time_fractions([store.Segment("short", 0, 3)], train=0.6, val=0.1, test=0.3)
     with pytest.raises(ValueError, match="not shorter than the longest 'test' range"):
-        splits.check_lag([[0, 50], [50, 80]], 50, "test")
+        splits.check_lag([[0, 50], [50, 80]], 50, "test", 1.0)
 
 
 def test_lag_must_be_whole_number_of_frames():

@@ -8,17 +8,21 @@ import pandas as pd
 import pytest
 import torch
 
-from gdynet.learn import simplex
+from gdynet.learn import memory, simplex
 from gdynet.learn.model import GDyNet, VAMPNet
 from gdynet.learn.training import (
     FeatureFrames,
     GraphFrames,
+    TrainedModel,
+    TrainSettings,
     evaluate,
     feature_mean_std,
     fit,
+    input_fingerprint,
     lagged_pairs,
     load_model,
     predict,
+    predict_frames,
     save_model,
     state_corners,
 )
@@ -36,6 +40,11 @@ def two_state_chain(n_steps, rng, n_chains=1):
     for t in range(1, n_steps):
         s[t] = np.where(s[t - 1] == 0, u[t] < P, u[t] >= Q)
     return s
+
+
+def settings(epochs, steps, pairs, lr, seed=0, **kw):
+    return TrainSettings(epochs=epochs, steps_per_epoch=steps, batch_pairs=pairs, learning_rate=lr,
+                         seed=seed, **kw)
 
 
 def agreement(prob, hidden):
@@ -115,10 +124,12 @@ def test_vampnet_learns_two_state_chain(tmp_path):
     mean, std = feature_mean_std(data, [(0, 4000)])
     torch.manual_seed(0)
     model = VAMPNet(3, 2, hidden=(16, 16), mean=mean, std=std)
-    metrics = fit(model, data, train_ranges=[(0, 4000)], val_ranges=[(4000, 6000)], lag=1, epochs=4,
-                  steps_per_epoch=25, batch_size=256, lr=1e-2, seed=0, checkpoint=tmp_path / "ckpt.pt")
-    assert list(metrics.columns) == ["epoch", "train_vamp2", "val_vamp2", "seconds"]
-    chi = predict(model, data, [(6000, n)], batch_size=1000)
+    trained = fit(model, data, train_ranges=[(0, 4000)], val_ranges=[(4000, 6000)], lag=1,
+                  frame_interval_ps=0.5, settings=settings(4, 25, 256, 1e-2),
+                  checkpoint=tmp_path / "ckpt.pt")
+    assert list(trained.metrics.columns) == ["epoch", "train_vamp2", "val_vamp2", "seconds"]
+    assert trained.lag_ps == 0.5 and trained.frame_pairs == 256  # one target: pairs = frame pairs
+    chi = predict(trained, data, [(6000, n)])
     assert chi.shape == (n - 6000, 1, 2) and chi.dtype == np.float32
     assert agreement(chi[:, 0], hidden[6000:]) > 0.95
     ideal = lagged_score_np(np.eye(2)[hidden[6000:]], 1)  # the hidden state itself, same frames
@@ -150,9 +161,11 @@ def test_gdynet_learns_local_two_state_dynamics(tmp_path):
     data, hidden = two_state_graphs(9000, rng)
     torch.manual_seed(0)
     model = GDyNet([3, 3, 16, 16], [0, 1], n_states=2, atom_fea_len=8, n_conv=1, radius_A=4.0)
-    fit(model, data, train_ranges=[(0, 2000), (2000, 3000)], val_ranges=[(3000, 5000)], lag=1, epochs=4,
-        steps_per_epoch=30, batch_size=128, lr=1e-2, seed=1, checkpoint=tmp_path / "ckpt.pt")
-    chi = predict(model, data, [(5000, 9000)], batch_size=1500)
+    trained = fit(model, data, train_ranges=[(0, 2000), (2000, 3000)], val_ranges=[(3000, 5000)], lag=1,
+                  frame_interval_ps=1.0, settings=settings(4, 30, 256, 1e-2, seed=1),
+                  checkpoint=tmp_path / "ckpt.pt")
+    assert trained.frame_pairs == 128  # 256 target pairs of 2 targets each
+    chi = predict(trained, data, [(5000, 9000)])
     assert chi.shape == (4000, 2, 2)
     # One shared output layer: both targets must use the same state labels.
     assert agreement(chi, hidden[5000:]) > 0.95
@@ -174,61 +187,141 @@ class CountingFrames(FeatureFrames):
         return super().batch(frames)
 
 
-def small_run(tmp_path, name, epochs, lr=1e-2, seed=0):
+def small_run(tmp_path, name, epochs, lr=1e-2, seed=0, inputs=""):
     rng = np.random.default_rng(4)
     hidden = two_state_chain(3000, rng)[:, 0]
     x = (hidden[:, None] + 0.3 * rng.normal(size=(3000, 2))).astype(np.float32)
     torch.manual_seed(0)
     model = VAMPNet(2, 2, hidden=(8,))
     CountingFrames.served = 0
-    metrics = fit(model, CountingFrames(x), train_ranges=[(0, 2000)], val_ranges=[(2000, 2500)], lag=2,
-                  epochs=epochs, steps_per_epoch=5, batch_size=64, lr=lr, seed=seed,
-                  checkpoint=tmp_path / name)
-    return model, metrics, CountingFrames.served
+    trained = fit(model, CountingFrames(x), train_ranges=[(0, 2000)], val_ranges=[(2000, 2500)], lag=2,
+                  frame_interval_ps=1.0, settings=settings(epochs, 5, 64, lr, seed=seed),
+                  checkpoint=tmp_path / name, inputs=inputs)
+    return trained, CountingFrames.served
+
+
+PER_EPOCH = 5 * 2 * 64 + 2 * 498  # training frames + validation frames of one epoch
+CALIBRATION = 2000  # the simplex corners are found on every training frame (< 50,000)
 
 
 def test_killed_run_resumes_where_it_stopped(tmp_path):
-    per_epoch = 5 * 2 * 64 + 2 * 498  # training frames + validation frames of one epoch
-    _, first, served = small_run(tmp_path, "a.pt", epochs=2)
-    assert served == 2 * per_epoch
-    resumed_model, resumed, served = small_run(tmp_path, "a.pt", epochs=3)
-    assert served == per_epoch  # only epoch 3 ran
-    assert resumed["epoch"].tolist() == [1, 2, 3]
-    pd.testing.assert_frame_equal(resumed.iloc[:2], first)
+    first, served = small_run(tmp_path, "a.pt", epochs=2)
+    assert served == 2 * PER_EPOCH + CALIBRATION
+    resumed, served = small_run(tmp_path, "a.pt", epochs=3)
+    assert served == PER_EPOCH + CALIBRATION  # only epoch 3 ran
+    assert resumed.metrics["epoch"].tolist() == [1, 2, 3]
+    pd.testing.assert_frame_equal(resumed.metrics.iloc[:2], first.metrics)
     # Resuming restores weights, optimizer and RNG states: identical to an unbroken run.
-    straight_model, straight, _ = small_run(tmp_path, "b.pt", epochs=3)
-    pd.testing.assert_frame_equal(resumed.drop(columns="seconds"), straight.drop(columns="seconds"))
-    for a, b in zip(resumed_model.state_dict().values(), straight_model.state_dict().values()):
+    straight, _ = small_run(tmp_path, "b.pt", epochs=3)
+    pd.testing.assert_frame_equal(resumed.metrics.drop(columns="seconds"),
+                                  straight.metrics.drop(columns="seconds"))
+    for a, b in zip(resumed.net.state_dict().values(), straight.net.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
+    np.testing.assert_array_equal(resumed.corners, straight.corners)
+    assert resumed.fingerprint == straight.fingerprint
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.pt", "b.pt"]  # no temporary files left
 
 
-def test_changed_hyperparameters_start_over(tmp_path, caplog):
+@pytest.mark.parametrize("change, words", [
+    (dict(lr=2e-2), "belongs to another run"),  # other settings
+    (dict(inputs="other graphs"), "belongs to another run"),  # same shapes, other input files
+    (dict(epochs=1), "more than the 1 asked for"),  # fewer epochs than the checkpoint holds
+])
+def test_a_checkpoint_of_another_run_is_not_resumed(tmp_path, caplog, change, words):
     small_run(tmp_path, "a.pt", epochs=2)
     caplog.set_level(logging.INFO, logger="gdynet")
-    _, metrics, served = small_run(tmp_path, "a.pt", epochs=3, lr=2e-2)
-    assert "fingerprint" in caplog.text
-    assert served == 3 * (5 * 2 * 64 + 2 * 498)  # all three epochs trained anew
-    assert metrics["epoch"].tolist() == [1, 2, 3]
+    epochs = change.pop("epochs", 3)
+    trained, served = small_run(tmp_path, "a.pt", epochs=epochs, **change)
+    assert words in caplog.text
+    assert served == epochs * PER_EPOCH + CALIBRATION  # every epoch trained anew
+    assert trained.metrics["epoch"].tolist() == list(range(1, epochs + 1))
+
+
+def test_input_fingerprint_sees_rewritten_files_of_the_same_shape(tmp_path):
+    path = tmp_path / "nbr_dist.npy"
+    np.save(path, np.zeros((100, 5, 4), np.float32))
+    before = input_fingerprint(path)
+    assert input_fingerprint(path) == before  # deterministic
+    np.save(path, np.ones((100, 5, 4), np.float32))  # same size, other content
+    assert input_fingerprint(path) != before
 
 
 def test_model_keeps_best_validation_weights(tmp_path):
-    model, metrics, _ = small_run(tmp_path, "a.pt", epochs=4, lr=5e-2)
+    trained, _ = small_run(tmp_path, "a.pt", epochs=4, lr=5e-2)
     val = lagged_pairs([(2000, 2500)], 2)
     rng = np.random.default_rng(4)
     hidden = two_state_chain(3000, rng)[:, 0]
     x = (hidden[:, None] + 0.3 * rng.normal(size=(3000, 2))).astype(np.float32)
-    score = evaluate(model, FeatureFrames(x), val, 2, batch_size=100, device="cpu")
-    assert score == pytest.approx(metrics["val_vamp2"].max(), rel=1e-9)
+    score = evaluate(trained.net, FeatureFrames(x), val, 2, chunk_frames=100, device="cpu")
+    assert score == pytest.approx(trained.metrics["val_vamp2"].max(), rel=1e-9)
 
 
 def test_fit_rejects_unusable_ranges(tmp_path):
     data = FeatureFrames(np.zeros((100, 2), dtype=np.float32))
-    kw = dict(lag=5, epochs=1, steps_per_epoch=1, batch_size=8, lr=1e-3, seed=0, checkpoint=tmp_path / "c.pt")
+    kw = dict(lag=5, frame_interval_ps=1.0, settings=settings(1, 1, 8, 1e-3), checkpoint=tmp_path / "c.pt")
     with pytest.raises(ValueError, match="training"):
         fit(VAMPNet(2, 2), data, train_ranges=[(0, 5)], val_ranges=[(50, 100)], **kw)
     with pytest.raises(ValueError, match="exceeds"):
         fit(VAMPNet(2, 2), data, train_ranges=[(0, 50)], val_ranges=[(50, 101)], **kw)
+
+
+def test_settings_are_checked():
+    with pytest.raises(ValueError, match="batch_pairs must be >= 2"):
+        settings(1, 1, 1, 1e-3)
+    with pytest.raises(ValueError, match="precision"):
+        settings(1, 1, 8, 1e-3, precision="fp8")
+    with pytest.raises(ValueError, match="memory_budget_gb"):
+        settings(1, 1, 8, 1e-3, memory_budget_gb=0)
+
+
+# --------------------------------------------------------------------- batches and memory
+
+
+def many_atom_graphs(n_frames, n_atoms=200, m=12, seed=0):
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, n_atoms, size=(n_frames, n_atoms, m)).astype(np.int32)
+    dist = rng.uniform(1.0, 4.0, size=(n_frames, n_atoms, m)).astype(np.float32)
+    return GraphFrames(idx, dist)
+
+
+def test_batches_count_target_pairs_and_respect_the_memory_budget():
+    net = GDyNet([6] * 200, np.arange(0, 200, 4), n_states=2, atom_fea_len=8, n_conv=2, radius_A=4.0)
+    per_frame = memory.bytes_per_frame(net, 12, train=True)
+    # 50 targets: 512 target pairs need ceil(512 / 50) = 11 frame pairs
+    plan = memory.plan_batches(net, 12, 50, 512, budget_bytes=1e12)
+    assert (plan.frame_pairs, plan.target_pairs, plan.capped) == (11, 550, False)
+    # a budget of 3.5 frame pairs holds 3
+    plan = memory.plan_batches(net, 12, 50, 512, budget_bytes=7 * per_frame)
+    assert (plan.frame_pairs, plan.capped) == (3, True) and plan.step_bytes <= 7 * per_frame
+    with pytest.raises(memory.MemoryBudgetError, match="more than the memory budget"):
+        memory.plan_batches(net, 12, 50, 512, budget_bytes=1.5 * per_frame)
+    # one target needs two frame pairs for a covariance
+    assert memory.plan_batches(net, 12, 1, 2, budget_bytes=1e12).frame_pairs == 2
+
+
+def test_fit_logs_and_uses_the_capped_batch(tmp_path, caplog):
+    data = many_atom_graphs(300)
+    torch.manual_seed(0)
+    net = GDyNet([6] * 200, np.arange(0, 200, 4), n_states=2, atom_fea_len=8, n_conv=2, radius_A=4.0)
+    budget = 7 * memory.bytes_per_frame(net, 12, train=True) / 2**30
+    caplog.set_level(logging.INFO, logger="gdynet")
+    trained = fit(net, data, train_ranges=[(0, 200)], val_ranges=[(200, 300)], lag=1, frame_interval_ps=1.0,
+                  settings=settings(1, 2, 512, 1e-3, memory_budget_gb=budget),
+                  checkpoint=tmp_path / "c.pt", device="cpu")
+    assert trained.frame_pairs == 3
+    assert "3 frame pairs (150 target pairs" in caplog.text and "capped by the" in caplog.text
+
+
+def test_predict_streams_chunks_that_fit_the_budget():
+    data = many_atom_graphs(40)
+    torch.manual_seed(0)
+    net = GDyNet([6] * 200, np.arange(10), n_states=3, atom_fea_len=4, n_conv=1, radius_A=4.0).eval()
+    frames = np.arange(40)
+    whole = predict_frames(net, data, frames, budget_bytes=1e12)
+    per_frame = memory.bytes_per_frame(net, 12, train=False)
+    assert memory.chunk_frames(net, 12, 3.5 * per_frame) == 3
+    chunked = predict_frames(net, data, frames, budget_bytes=3.5 * per_frame)  # 14 chunks
+    np.testing.assert_allclose(chunked, whole, atol=1e-6)
 
 
 # --------------------------------------------------------------------- prediction and model files
@@ -239,16 +332,23 @@ def test_predict_concatenates_ranges_in_order(tmp_path):
     data, _ = two_state_graphs(300, rng)
     torch.manual_seed(0)
     model = GDyNet([3, 3, 16, 16], [[0, 1], [1, 1]], n_states=3, atom_fea_len=4, n_conv=2).eval()
-    ranges = [(200, 260), (10, 47)]
-    got = predict(model, data, ranges, batch_size=16)  # batch boundaries inside the ranges
     frames = np.concatenate([np.arange(200, 260), np.arange(10, 47)])
+    per_frame = memory.bytes_per_frame(model, 4, train=False)
+    got = predict_frames(model, data, frames, budget_bytes=16 * per_frame)  # chunks inside the ranges
     with torch.no_grad():
         expected = model(*data.batch(frames)).numpy()
     assert got.shape == (97, 2, 3)
     np.testing.assert_allclose(got, expected, atol=1e-6)
     out = np.lib.format.open_memmap(tmp_path / "chi.npy", mode="w+", dtype=np.float32, shape=(97, 2, 3))
-    predict(model, data, ranges, batch_size=50, out=out)
+    predict_frames(model, data, frames, budget_bytes=50 * per_frame, out=out)
     np.testing.assert_allclose(np.load(tmp_path / "chi.npy"), expected, atol=1e-6)
+    # through a TrainedModel: the ranges in order, mapped onto the simplex
+    corners = np.array([[0.5, 0.3, 0.2], [0.2, 0.6, 0.2], [0.1, 0.1, 0.8]])
+    record = TrainedModel(net=model, corners=corners, lag_frames=1, frame_interval_ps=1.0,
+                          settings=settings(1, 1, 2, 1e-3), fingerprint="x", metrics=pd.DataFrame(),
+                          frame_pairs=2)
+    np.testing.assert_allclose(predict(record, data, [(200, 260), (10, 47)]),
+                               simplex.to_simplex(expected, corners), atol=1e-6)
 
 
 @pytest.mark.parametrize("kind", ["GDyNet", "VAMPNet"])
@@ -260,17 +360,20 @@ def test_saved_model_reloads_identically(tmp_path, kind):
         model = GDyNet([3, 3, 16, 16], np.array([[0], [1]]), n_states=2, atom_fea_len=4, hidden_len=5)
     else:
         data = FeatureFrames(rng.normal(size=(40, 3)).astype(np.float32))
-        model = VAMPNet(3, 4, hidden=(6, 6), activation="tanh", mean=[1.0, 2.0, 3.0], std=[2.0, 2.0, 0.5])
-    model.train()
-    model(*data.batch(np.arange(40)))  # move batch-norm statistics off their defaults
-    model.eval()
-    meta = dict(lag=np.int64(3), dt_ps=np.float64(0.1), note="toy")
-    save_model(tmp_path / "model.pt", model, meta)
+        model = VAMPNet(3, 2, hidden=(6, 6), activation="tanh", mean=[1.0, 2.0, 3.0], std=[2.0, 2.0, 0.5])
+    trained = fit(model, data, train_ranges=[(0, 30)], val_ranges=[(30, 40)], lag=3,
+                  frame_interval_ps=0.1, settings=settings(1, 2, 8, 1e-3), checkpoint=tmp_path / "c.pt")
+    trained.meta = dict(note="toy", lag=np.int64(3))
+    save_model(tmp_path / "model.pt", trained)
     loaded = load_model(tmp_path / "model.pt")
-    assert type(loaded) is type(model) and not loaded.training
-    assert loaded.meta == dict(lag=3, dt_ps=0.1, note="toy")
-    with torch.no_grad():
-        torch.testing.assert_close(loaded(*data.batch(np.arange(40))), model(*data.batch(np.arange(40))))
+    assert type(loaded.net) is type(model) and not loaded.net.training
+    assert loaded.meta == dict(note="toy", lag=3)
+    assert (loaded.lag_frames, loaded.lag_ps, loaded.settings, loaded.fingerprint, loaded.frame_pairs) == (
+        3, pytest.approx(0.3), trained.settings, trained.fingerprint, trained.frame_pairs)
+    pd.testing.assert_frame_equal(loaded.metrics, trained.metrics)
+    np.testing.assert_array_equal(loaded.corners, trained.corners)
+    frames = np.arange(40)
+    np.testing.assert_allclose(loaded.predict(data, frames), trained.predict(data, frames), atol=1e-7)
     torch.save({"something": 1}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="not a model file"):
         load_model(tmp_path / "other.pt")
@@ -281,7 +384,7 @@ def test_non_finite_training_stops_with_advice(tmp_path):
     x[::3] = np.nan  # corrupt input: every batch sees NaN
     with pytest.raises(RuntimeError, match="non-finite"):
         fit(VAMPNet(2, 2, hidden=(4,)), FeatureFrames(x), train_ranges=[(0, 150)], val_ranges=[(150, 200)],
-            lag=1, epochs=1, steps_per_epoch=3, batch_size=16, lr=1e-3, seed=0, checkpoint=tmp_path / "c.pt")
+            lag=1, frame_interval_ps=1.0, settings=settings(1, 3, 16, 1e-3), checkpoint=tmp_path / "c.pt")
     assert not (tmp_path / "c.pt").exists()
 
 
@@ -290,12 +393,12 @@ def test_state_corners_make_fuzzy_outputs_crisp():
     after the corner map the states are 0/1, the populous one first."""
     hidden = (np.arange(1000) % 10 < 3).astype(int)  # 30 % in hidden state 1
 
-    class Fuzzy(torch.nn.Module):
+    class Fuzzy(VAMPNet):  # a VAMPNet in shape (so its memory is known), fixed outputs
         def forward(self, x):
             p0 = torch.where(x[:, 0] > 0.5, 0.6, 0.8)
             return torch.stack([p0, 1 - p0], dim=-1)[:, None, :]
 
     data = FeatureFrames(hidden[:, None].astype(np.float32))
-    corners = state_corners(Fuzzy(), data, [[0, 1000]], device="cpu")
-    crisp = simplex.to_simplex(predict(Fuzzy(), data, [[0, 1000]], device="cpu"), corners)
+    corners = state_corners(Fuzzy(1, 2), data, [[0, 1000]], device="cpu")
+    crisp = simplex.to_simplex(predict_frames(Fuzzy(1, 2), data, np.arange(1000), device="cpu"), corners)
     np.testing.assert_allclose(crisp[:, 0, 1], hidden, atol=1e-6)

@@ -237,20 +237,19 @@ def segs(*lengths, names="abcdefgh"):
     return out
 
 
-def test_empty_splits_are_refused_with_the_key():
-    with pytest.raises(ValueError, match=r"'val' split empty.*\(split.val\)"):
+def test_empty_splits_are_refused():
+    with pytest.raises(ValueError, match=r"trajectory 'a' \(3 frames\) leaves the 'val' split empty with the fraction val = 0.1"):
         splits.time_fractions(segs(3), train=0.6, val=0.1, test=0.3)
-    with pytest.raises(ValueError, match=r"the 'test' split is empty; give it frames \(systems.x.split\)"):
-        splits.check_ranges({"train": [[0, 5]], "val": [[5, 6]], "test": []}, key="systems.x.split")
+    with pytest.raises(ValueError, match=r"the 'test' split is empty; give it frames"):
+        splits.check_ranges({"train": [[0, 5]], "val": [[5, 6]], "test": []})
     with pytest.raises(ValueError, match=r"'val' split holds an empty or invalid range \[5, 5\)"):
         splits.check_ranges({"train": [[0, 5]], "val": [[5, 5]], "test": [[6, 9]]})
-    with pytest.raises(ValueError, match=r"systems.peo.split.test is empty"):
-        splits.by_trajectory(segs(10, 10), train=["a"], test=[], val_fraction=0.2,
-                             key="systems.peo.split")
-    with pytest.raises(ValueError, match=r"systems.siau.split.val_ns = 0.01 ns is shorter than one frame"):
-        splits.by_time(segs(100), 20.0, train_ns=1, val_ns=0.01, key="systems.siau.split")
+    with pytest.raises(ValueError, match=r"^test is empty"):
+        splits.by_trajectory(segs(10, 10), train=["a"], test=[], val_fraction=0.2)
+    with pytest.raises(ValueError, match=r"^val_ns = 0.01 ns is shorter than one frame \(20 ps\)"):
+        splits.by_time(segs(100), 20.0, train_ns=1, val_ns=0.01)
     with pytest.raises(ValueError, match="the 'train' split is empty; no lag time"):
-        splits.check_lag([], 3, "train")
+        splits.check_lag([], 3, "train", 1.0)
 
 
 def test_by_time_cuts_first_and_last_durations():
@@ -264,11 +263,10 @@ def test_by_time_cuts_first_and_last_durations():
 
 def test_by_time_refuses_a_segment_too_short():
     with pytest.raises(ValueError) as err:
-        splits.by_time(segs(1000), 20.0, train_ns=10, val_ns=2.5, test_ns=12.5,
-                       key="systems.siau.split")
+        splits.by_time(segs(1000), 20.0, train_ns=10, val_ns=2.5, test_ns=12.5)
     message = str(err.value)
-    assert "segment 'a' has 1000 frames (20 ns at 20 ps)" in message
-    assert "systems.siau.split.train_ns + val_ns + test_ns = 1250 frames" in message
+    assert "trajectory 'a' has 1000 frames (20 ns at 20 ps)" in message
+    assert "fewer than the 1250 frames of train_ns + val_ns + test_ns" in message
 
 
 def test_by_trajectory_assigns_whole_trajectories():
@@ -281,17 +279,16 @@ def test_by_trajectory_assigns_whole_trajectories():
 
 
 @pytest.mark.parametrize("kwargs, words", [
-    (dict(train=["a"], test=["x"], val_fraction=0.1), "systems.peo.split.test names trajectories ['x']"),
-    (dict(train=["a"], test=["a", "b"], val_fraction=0.1),
-     "'a' is in both systems.peo.split.train and systems.peo.split.test"),
-    (dict(train=["a"], test=["b"]), "give either systems.peo.split.val"),
+    (dict(train=["a"], test=["x"], val_fraction=0.1), "test names trajectories ['x']"),
+    (dict(train=["a"], test=["a", "b"], val_fraction=0.1), "trajectory 'a' is in both train and test"),
+    (dict(train=["a"], test=["b"]), "give either val (validation trajectories) or val_fraction"),
     (dict(train=["a"], test=["b"], val=["c"], val_fraction=0.1), "not both"),
     (dict(train=["a"], test=["b"], val_fraction=1.5), "val_fraction must lie in (0, 1)"),
-    (dict(train="a", test=["b"], val_fraction=0.1), "systems.peo.split.train must be a list"),
+    (dict(train="a", test=["b"], val_fraction=0.1), "train must be a list"),
 ])
-def test_by_trajectory_errors_name_the_key(kwargs, words):
+def test_by_trajectory_errors_say_what_is_wrong(kwargs, words):
     with pytest.raises(ValueError) as err:
-        splits.by_trajectory(segs(10, 10, 10), key="systems.peo.split", **kwargs)
+        splits.by_trajectory(segs(10, 10, 10), **kwargs)
     assert words in str(err.value)
     if "names trajectories" in words:
         assert "its trajectories are ['a', 'b', 'c']" in str(err.value)
@@ -306,38 +303,27 @@ def test_make_dispatches_on_mode_and_checks_keys():
     assert splits.make(segs(5, 5), 1.0, {"mode": "trajectory", "train": ["a"], "test": ["b"],
                                          "val_fraction": 0.4}) == {
         "train": [[0, 3]], "val": [[3, 5]], "test": [[5, 10]]}
-    with pytest.raises(ValueError, match=r"systems.x.split \(mode time\) lacks \['val_ns'\]; it takes"):
-        splits.make(s, 20.0, {"mode": "time", "train_ns": 10}, key="systems.x.split")
+    with pytest.raises(ValueError, match=r"the 'time' split lacks \['val_ns'\]; it takes"):
+        splits.make(s, 20.0, {"mode": "time", "train_ns": 10})
     with pytest.raises(ValueError, match=r"has unknown keys \['test_fraction'\]"):
         splits.make(s, 20.0, {"train": 0.4, "val": 0.1, "test_fraction": 0.5})
-    with pytest.raises(ValueError, match=r"systems.x.split.mode must be one of"):
-        splits.make(s, 20.0, {"mode": "random"}, key="systems.x.split")
+    with pytest.raises(ValueError, match=r"mode must be one of"):
+        splits.make(s, 20.0, {"mode": "random"})
 
 
-def test_lag_longer_than_a_split_names_the_config_key():
+def test_lag_longer_than_a_split_gives_frames_and_ps():
     ranges = {"train": [[0, 400]], "val": [[400, 500]], "test": [[500, 1000]]}
-    key = "systems.siau.models.gdynet.lags_ps"
+    splits.check_lag(ranges["val"], 98, "val", 20.0)  # 1960 ps fits the 2000 ps range
     with pytest.raises(ValueError) as err:
-        splits.check_lags(ranges, 20.0, [1000, 3000], key=key)
-    message = str(err.value)
+        splits.check_lag(ranges["val"], 150, "val", 20.0)
     # 3 ns = 150 frames >= the 100-frame validation range
-    assert message.startswith(key) and "150 frames = 3000 ps" in message
-    assert "longest 'val' range (100 frames = 2000 ps)" in message and f"shorten {key}" in message
-    assert splits.check_lags(ranges, 20.0, [1000, 1960], key=key) == [50, 98]
+    assert ("the lag time of 150 frames (3000 ps) is not shorter than the longest 'val' range "
+            "(100 frames, 2000 ps)") in str(err.value)
+    with pytest.raises(ValueError, match=r"^the CK horizon of 500 frames \(10000 ps\)"):
+        splits.check_lag(ranges["test"], 500, "test", 20.0, "CK horizon")
 
 
-def test_ck_horizon_longer_than_the_test_split_names_both_keys():
-    ranges = {"train": [[0, 400]], "val": [[400, 600]], "test": [[600, 1000]]}
-    with pytest.raises(ValueError) as err:
-        splits.check_lags(ranges, 20.0, [1000, 2000], ck_steps=5,
-                          key="systems.siau.models.gdynet.lags_ps", ck_key="systems.siau.koopman.ck_steps")
-    message = str(err.value)
-    assert "CK horizon (lag 2000 ps x systems.siau.koopman.ck_steps = 5) (500 frames = 10000 ps)" in message
-    assert "longest 'test' range (400 frames = 8000 ps)" in message
-    assert "shorten systems.siau.models.gdynet.lags_ps or systems.siau.koopman.ck_steps" in message
-
-
-def test_lag_not_a_whole_number_of_frames_names_the_key():
-    with pytest.raises(ValueError, match=r"^systems.peo.models.gdynet.lags_ps: the lag time 50 ps is not"):
-        splits.check_lags({"train": [[0, 9]], "val": [[9, 10]], "test": [[10, 20]]}, 20.0, [50],
-                          key="systems.peo.models.gdynet.lags_ps")
+def test_lag_not_a_whole_number_of_frames():
+    with pytest.raises(ValueError, match=r"^the lag time 50 ps is not a positive whole multiple of the "
+                                         r"frame interval 20 ps"):
+        splits.to_frames(50, 20.0)

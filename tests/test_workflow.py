@@ -83,6 +83,49 @@ def test_new_lag_reruns_only_the_jobs_it_touches(finished_run, tmp_path):
     }
 
 
+def dry_run_jobs(workdir, mutate):
+    """The jobs a dry run after `mutate(config)` of the tiny config would run."""
+    config = yaml.safe_load(TINY.read_text())
+    mutate(config)
+    changed = workdir.parent / f"changed-{abs(hash(repr(config)))}.yaml"
+    changed.write_text(yaml.safe_dump(config))
+    out = snakemake(workdir, "--dry-run", config=changed)
+    return {} if "Nothing to be done" in out.stdout + out.stderr else job_counts(out.stdout)
+
+
+def test_settings_that_do_not_define_a_model_retrain_nothing(finished_run):
+    # the CK horizon belongs to the Koopman analysis, the device to where a job runs
+    jobs = dry_run_jobs(finished_run, lambda c: c["systems"]["toy"]["koopman"].update(ck_steps=3))
+    assert "train" not in jobs and "predict" not in jobs and jobs["koopman"] == 4
+    assert dry_run_jobs(finished_run, lambda c: c["training"].update(device="cpu")) == {}
+
+
+def test_a_lost_model_is_made_again(finished_run, tmp_path):
+    """A failed forced training job deletes its outputs; the next run must notice."""
+    model = finished_run / "results" / "toy" / "gdynet" / "k2" / "tau2ps" / "model.pt"
+    kept = tmp_path / "model.pt"
+    model.rename(kept)
+    try:
+        jobs = dry_run_jobs(finished_run, lambda c: None)
+        assert jobs.get("train") == 1
+    finally:
+        kept.rename(model)
+
+
+def test_a_forced_rerun_trains_afresh(finished_run):
+    log = finished_run / "logs" / "toy" / "train" / "vampnet_k8_tau1ps.log"
+    model_dir = finished_run / "results" / "toy" / "vampnet" / "k8" / "tau1ps"
+    before = (model_dir / "metrics.csv").read_text()
+    target = "results/toy/vampnet/k8/tau1ps/model.pt"
+    snakemake(finished_run, target, "--forcerun", target)
+    text = log.read_text()
+    assert "resuming" not in text and "epoch 2/2" in text
+    assert not (model_dir / "checkpoint.pt").exists()  # removed once the model was saved
+    after = (model_dir / "metrics.csv").read_text()
+    strip = lambda t: [line.rsplit(",", 1)[0] for line in t.splitlines()]  # drop the seconds
+    assert strip(after) == strip(before)  # same seed, same data: the same model again
+
+
 def test_config_error_names_the_key(tmp_path):
     config = yaml.safe_load(TINY.read_text())
     config["systems"]["toy"]["graph"]["n_neighbours"] = config["systems"]["toy"]["graph"].pop("n_neighbors")
@@ -103,8 +146,12 @@ def test_bad_trajectory_stops_the_run_and_leaves_no_output(tmp_path):
              atom_types=np.array([3, 16, 16, 16, 16]), target_index=np.array([0]))
     out = snakemake(tmp_path, "results/toy/frames/meta.json", check=False)
     assert out.returncode != 0
-    log = (tmp_path / "logs" / "toy" / "prepare_frames.log").read_text() + out.stderr
+    log = (tmp_path / "logs" / "toy" / "prepare_frames.log").read_text()
     assert "walker-000.npz" in log and "traj_coords" in log and "NaN" in log
+    assert "Traceback" in log  # the whole story is in the rule's log
+    # and the console shows the error itself in one line, pointing at the log
+    console = [line for line in out.stderr.splitlines() if line.startswith("Error in prepare_frames toy:")]
+    assert len(console) == 1 and "TrajectoryError" in console[0] and "walker-000.npz" in console[0]
     assert not (tmp_path / "results" / "toy" / "frames" / "coords.npy").exists()
     assert not list((tmp_path / "results" / "toy" / "frames").glob("*.npy"))
 
@@ -163,7 +210,7 @@ def test_own_trajectories_run_through_import(tmp_path):
                   models={"gdynet": {"n_states": [2], "lags_ps": [0.5]}})
     system["koopman"].update(lags_ps=[0.1, 0.5], ck_steps=2)
     config["systems"] = {"mine": system}
-    config["training"].update(epochs=1, steps_per_epoch=2, batch_size=16)
+    config["training"].update(epochs=1, steps_per_epoch=2, batch_pairs=16)
     config["training"]["gdynet"].update(atom_fea_len=4, n_conv=1)
     path = tmp_path / "mine.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -182,7 +229,7 @@ def download_config(tmp_path, base_url, files):
     system.update(source="download", download={"files": files, "base_url": base_url,
                                                 "record": RECORD}, analyses=[])
     del system["simulate"]
-    system["models"] = {"gdynet": {"n_states": [2], "lags_ps": [1]}}
+    system["models"] = {"gdynet": {"n_states": [2], "lags_ps": [0.5]}}
     config["systems"] = {"paper": system}
     path = tmp_path / "download.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -221,3 +268,45 @@ def test_files_placed_by_hand_are_checked_offline(tmp_path):
     snakemake(work, "results/paper/frames/meta.json", config=config)
     meta = json.loads((work / "results" / "paper" / "frames" / "meta.json").read_text())
     assert meta["segments"] == [{"name": "traj-a", "start": 0, "stop": 100}]
+
+
+def test_a_run_killed_while_training_resumes_to_the_same_results(tmp_path):
+    """Kill the whole workflow mid-training (SIGKILL: no clean-up), run it again: the model
+    resumes from its checkpoint and every result is bit-identical to a clean run."""
+    import os
+    import signal
+    import time
+
+    import torch
+
+    config = yaml.safe_load(TINY.read_text())
+    toy = config["systems"]["toy"]
+    toy.update(analyses=[], models={"gdynet": {"n_states": [2], "lags_ps": [1]}})
+    config["training"].update(epochs=3, steps_per_epoch=300)  # a few seconds of training
+    path = tmp_path / "kill.yaml"
+    path.write_text(yaml.safe_dump(config))
+    model_dir = Path("results/toy/gdynet/k2/tau1ps")
+
+    snakemake(tmp_path / "clean", config=path)
+
+    killed = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), "--directory",
+           str(killed), "--configfile", str(path), "--cores", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    checkpoint = killed / model_dir / "checkpoint.pt"
+    deadline = time.monotonic() + 300
+    while not checkpoint.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert checkpoint.exists() and not (killed / model_dir / "model.pt").exists()
+
+    snakemake(killed, "--unlock", config=path)
+    snakemake(killed, config=path)
+    assert "resuming from" in (killed / "logs/toy/train/gdynet_k2_tau1ps.log").read_text()
+    for name in ("chi_test.npy", "timescales.csv", "ck_test.csv", "koopman.json"):
+        assert (killed / model_dir / name).read_bytes() == (tmp_path / "clean" / model_dir / name).read_bytes()
+    a, b = (torch.load(d / model_dir / "model.pt", weights_only=True) for d in (killed, tmp_path / "clean"))
+    for key in a["state_dict"]:
+        torch.testing.assert_close(a["state_dict"][key], b["state_dict"][key], rtol=0, atol=0)
+    assert not list(killed.rglob(".*.tmp-*"))  # no temporary file left behind

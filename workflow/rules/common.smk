@@ -1,10 +1,75 @@
-# Shared helpers: config lookups, paths and target lists.
+# The workflow's adapter: config in, plain arguments out.
+#
+# - validates the config against the schema, with short messages (defaults come from
+#   the schema only);
+# - knows each system's layout (trajectories, frames, atoms, cell) from its config and
+#   from the files that exist when the DAG is built;
+# - checks every cross-key constraint then, before the first job runs, naming the key
+#   to change (`check_systems`);
+# - gives every rule its paths, targets and plain arguments.
+#
+# The library (gdynet) speaks arrays, files and units; only this file speaks config.
+import difflib
+import importlib
 import json
+import math
 from pathlib import Path
+
+import jsonschema
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from gdynet.data import splits as gd_splits
+from gdynet.data import trajectory as gd_trajectory
+from gdynet.data.store import Segment
+from gdynet.learn import memory as gd_memory
+
+
+# ------------------------------------------------------------------------ config
+
+
+def _short(error):
+    """One line for a schema violation: where, what, and a spelling hint for unknown keys."""
+    where = ".".join(str(p) for p in error.absolute_path) or "the top level"
+    if error.validator == "additionalProperties":
+        known = sorted(error.schema.get("properties", {}))
+        unknown = sorted(set(error.instance) - set(known))
+        hints = []
+        for key in unknown:
+            close = difflib.get_close_matches(key, known, n=1)
+            hints.append(f"'{key}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+        return f"{where}: unknown key {', '.join(hints)}; known keys: {', '.join(known)}"
+    if error.validator == "oneOf":
+        if not error.context:  # valid under more than one alternative
+            required = [" + ".join(alt.get("required", [])) for alt in error.validator_value]
+            return f"{where}: give exactly one of {', '.join(r for r in required if r)}"
+        best = jsonschema.exceptions.best_match(error.context)
+        return f"{where}: {best.message}"
+    return f"{where}: {error.message}"
+
+
+def validated(config, schema):
+    """The config with the schema's defaults filled in, or a WorkflowError in a few lines."""
+    try:
+        validate(config, schema, set_default=True)
+    except WorkflowError as err:
+        causes = [a for a in err.args if isinstance(a, jsonschema.exceptions.ValidationError)]
+        cause = causes[0] if causes else err.__context__
+        if isinstance(cause, jsonschema.exceptions.ValidationError):
+            raise WorkflowError(f"config: {_short(cause)} (see config/README.md)") from None
+        raise
+    return config
+
+
+validated(config, "../schemas/config.schema.yaml")
+
+
+# ------------------------------------------------------------------------ paths
 
 
 SYSTEMS = config["systems"]
-RESULTS = "results/{system}"
+# The PyTorch build of the training and prediction jobs (with --software-deployment-method conda)
+TORCH_ENV = "../../envs/torch-cuda.yaml" if config["training"]["gpus"] else "../../envs/torch.yaml"
 MODEL_DIR = "results/{system}/{model}/k{k}/tau{tau}ps"
 CHECKPOINT = "results/{system}/{model}/k{k}/tau{tau}ps/checkpoint.pt"  # not an output: survives a kill
 
@@ -19,25 +84,15 @@ def canonical(value):
     return json.loads(json.dumps(value, sort_keys=True))
 
 
-def system_cfg(*keys):
-    """Params function: the system's config value at `keys`, in canonical form."""
-
-    def lookup(w):
-        value = SYSTEMS[w.system]
-        for key in keys:
-            value = value[key]
-        return canonical(value)
-
-    return lookup
-
-
-def model_cfg(w):
-    return SYSTEMS[w.system]["models"][w.model]
-
-
 def model_dirs(system, model, k):
+    """{τ in ps: the folder of the model trained at τ}, by increasing τ."""
     lags = SYSTEMS[system]["models"][model]["lags_ps"]
-    return [MODEL_DIR.format(system=system, model=model, k=k, tau=fmt(t)) for t in lags]
+    return {float(t): MODEL_DIR.format(system=system, model=model, k=k, tau=fmt(t)) for t in sorted(lags)}
+
+
+def by_lag(system, model, k, name):
+    """{τ in ps: that model's file `name`}: what scripts pick τ*'s file from."""
+    return {tau: f"{d}/{name}" for tau, d in model_dirs(system, model, k).items()}
 
 
 def model_runs(system):
@@ -49,35 +104,60 @@ def model_runs(system):
     ]
 
 
-def trajectory_inputs(w):
-    """The system's trajectory files (a folder of them for the simulated toy system)."""
-    cfg = SYSTEMS[w.system]
+def simulator(system):
+    """The library module that simulates a system (gdynet.systems.<kind>.simulate)."""
+    return importlib.import_module(f"gdynet.systems.{SYSTEMS[system]['simulate']['system']}.simulate")
+
+
+def simulated(kind):
+    """The systems simulated by the simulator `kind` (a wildcard constraint of its rule)."""
+    names = [s for s, cfg in SYSTEMS.items()
+             if cfg["source"] == "simulate" and cfg["simulate"]["system"] == kind]
+    return "|".join(names) or "(?!)"  # no system: a pattern that matches nothing
+
+
+def simulate_args(system):
+    """The simulator's arguments: the config's simulate block without its `system` key."""
+    cfg = SYSTEMS[system]
+    return canonical({k: v for k, v in cfg["simulate"].items() if k != "system"})
+
+
+def trajectory_names(system):
+    """The segment names of a system's trajectories (their file stems), known from the config."""
+    cfg = SYSTEMS[system]
     if cfg["source"] == "simulate":
-        return f"resources/{w.system}/simulated"
+        return list(layout(system).names)
     if cfg["source"] == "download":
-        return [f"resources/{w.system}/verified/{name}" for name in cfg["download"]["files"]]
+        return [Path(n).stem for n in cfg["download"]["files"]]
     if cfg["source"] == "import":
-        return [f"resources/{w.system}/imported/{name}.npz" for name in imported_names(w.system)]
-    return cfg["files"]
+        return imported_names(system)
+    return [Path(p).stem for p in cfg["files"]]
 
 
-def download_cfg(key, default):
-    return lambda w: SYSTEMS[w.system]["download"].get(key, default)
+def trajectory_files(system):
+    """The system's trajectory files in the project's npz format (the frame store's input)."""
+    cfg = SYSTEMS[system]
+    if cfg["source"] == "download":
+        return [f"resources/{system}/verified/{name}" for name in cfg["download"]["files"]]
+    if cfg["source"] == "import":
+        return [f"resources/{system}/imported/{name}.npz" for name in imported_names(system)]
+    if cfg["source"] == "files":
+        return list(cfg["files"])
+    return [f"resources/{system}/simulated/{name}.npz" for name in trajectory_names(system)]
 
 
-def import_cfg(key, default=None):
-    return lambda w: SYSTEMS[w.system]["import"].get(key, default)
+def trajectory_inputs(w):
+    """prepare_frames' input: the toy's simulated folder (one LAMMPS run writes every walker),
+    or the trajectory files (one simulation job, download or import each)."""
+    cfg = SYSTEMS[w.system]
+    if cfg["source"] == "simulate" and cfg["simulate"]["system"] == "toy":
+        return f"resources/{w.system}/simulated"
+    return trajectory_files(w.system)
 
 
 def imported_names(system):
     """Segment names of imported trajectories: their file names without the extension."""
-    names = [Path(p).stem for p in SYSTEMS[system]["import"]["trajectories"]]
-    if len(set(names)) != len(names):
-        raise ValueError(
-            f"config: systems.{system}.import.trajectories: the file names {names} repeat; "
-            "each trajectory becomes a segment named after its file, so rename the files"
-        )
-    return names
+    return [Path(p).stem for p in SYSTEMS[system]["import"]["trajectories"]]
 
 
 def imported_trajectory(w):
@@ -96,52 +176,26 @@ def analyses(system):
     return SYSTEMS[system].get("analyses", [])
 
 
-def all_targets():
-    targets = []
-    for system in SYSTEMS:
-        for model, k in model_runs(system):
-            targets.append(f"results/{system}/{model}/k{k}/tau_star.json")
-        if "toy" in analyses(system):
-            targets += toy_targets(system)
-    return targets
-
-
 def model_inputs(w):
     """GDyNet reads graphs; the vanilla VAMPnet reads the target coordinates."""
     data = graphs(w.system) if w.model == "gdynet" else frames(w.system)
     return {"data": data, "meta": f"results/{w.system}/frames/meta.json"}
 
 
-def hyperparameters(w):
-    train = config["training"]
-    return canonical({
-        "n_states": int(w.k),
-        "lag_ps": float(w.tau),
-        "radius_A": SYSTEMS[w.system]["graph"]["radius_A"],
-        **train[w.model],
-        **{key: train[key] for key in ("epochs", "steps_per_epoch", "batch_size",
-                                       "learning_rate", "seed")},
-    })
-
-
-def koopman_params(w):
-    """The Koopman settings that change a model's analysis (not the τ* override)."""
-    cfg = SYSTEMS[w.system]["koopman"]
-    return canonical({key: cfg[key] for key in ("lags_ps", "ci_scheme", "ci_groups", "ck_steps")})
-
-
-def model_files(system, model, k, name):
-    return [f"{d}/{name}" for d in model_dirs(system, model, k)]
+def all_targets():
+    targets = []
+    for system in SYSTEMS:
+        for model, k in model_runs(system):
+            targets.append(f"results/{system}/{model}/k{k}/tau_star.json")
+            # every trained model too: a failed forced rerun must not leave a hole
+            for d in model_dirs(system, model, k).values():
+                targets += [f"{d}/model.pt", f"{d}/metrics.csv"]
+        if "toy" in analyses(system):
+            targets += toy_targets(system)
+    return targets
 
 
 def toy_targets(system):
-    models = SYSTEMS[system]["models"]
-    for model, k in [("gdynet", 2), ("vampnet", 2), ("vampnet", 8)]:
-        if k not in models.get(model, {}).get("n_states", []):
-            raise ValueError(
-                f"config: systems.{system}.analyses lists 'toy', which needs "
-                f"systems.{system}.models.{model}.n_states to include {k} (Fig. 2, Supp. Fig. 1)"
-            )
     figures = [
         "fig2b_timescales",
         "fig2c_states",
@@ -160,3 +214,231 @@ def figure(name, caption):
         category="Figures",
         subcategory="{system}",
     )
+
+
+# ------------------------------------------------------------------------ arguments
+
+
+def system_cfg(*keys):
+    """Params function: the system's config value at `keys`, in canonical form."""
+
+    def lookup(w):
+        value = SYSTEMS[w.system]
+        for key in keys:
+            value = value[key]
+        return canonical(value)
+
+    return lookup
+
+
+def model_args(w):
+    """The network, by name, and its hyperparameters (what defines the trained model)."""
+    train = config["training"]
+    hyper = dict(train[w.model], n_states=int(w.k))
+    if w.model == "gdynet":
+        hyper["radius_A"] = SYSTEMS[w.system]["graph"]["radius_A"]
+    return canonical({"kind": w.model, "hyper": hyper})
+
+
+def train_args(w):
+    """The TrainSettings of gdynet.learn.training (device and CK horizon are not among them)."""
+    train = config["training"]
+    keys = ("epochs", "steps_per_epoch", "batch_pairs", "learning_rate", "seed",
+            "memory_budget_gb", "val_pairs", "precision")
+    return canonical({key: train[key] for key in keys})
+
+
+def koopman_args(w):
+    """The Koopman settings that change a model's analysis (not the τ* override)."""
+    cfg = SYSTEMS[w.system]["koopman"]
+    return canonical({key: cfg[key] for key in ("lags_ps", "ci_scheme", "ci_groups", "ck_steps")})
+
+
+def tau_star_inputs(name, models=(("gdynet", 2), ("vampnet", 2))):
+    """Inputs of a figure that compares models at their τ*: each model's tau_star.json and files."""
+
+    def inputs(w):
+        out = {}
+        for model, k in models:
+            out[f"{model}_tau_star"] = f"results/{w.system}/{model}/k{k}/tau_star.json"
+            out[model] = list(by_lag(w.system, model, k, name).values())
+        return out
+
+    return inputs
+
+
+def tau_star_files(name, models=(("gdynet", 2), ("vampnet", 2))):
+    """Params of the same figure: {model: {τ: file}}, to pick the file of τ*."""
+    return lambda w: {model: by_lag(w.system, model, k, name) for model, k in models}
+
+
+def tau_star_override(system, model):
+    """The configured τ* of a model (ps), or None to choose it automatically."""
+    value = SYSTEMS[system]["koopman"].get("tau_star_ps")
+    return value.get(model) if isinstance(value, dict) else value
+
+
+# ------------------------------------------------------------------------ checks
+
+
+def layout(system):
+    """The system's gdynet.data.trajectory.Layout from what is known now.
+
+    Simulated systems: from their config. Files, downloads and imports: from the npz
+    headers once every file exists; before that only the names are known, and the
+    checks that need frame counts run in the jobs instead.
+    """
+    cfg = SYSTEMS[system]
+    if cfg["source"] == "simulate":
+        return simulator(system).layout(**simulate_args(system), frame_interval_ps=cfg["frame_interval_ps"])
+    paths = trajectory_files(system)
+    if cfg["source"] == "download":  # a copy placed by hand counts as well
+        paths = [p if Path(p).exists() else f"resources/{system}/download/{Path(p).name}"
+                 for p in paths]
+    if all(Path(p).is_file() for p in paths):
+        try:
+            return gd_trajectory.layout_of(paths)
+        except ValueError as err:  # the job that reads the file reports it in full
+            raise WorkflowError(f"systems.{system}: {err}") from None
+    return gd_trajectory.Layout(names=tuple(trajectory_names(system)))
+
+
+def frame_interval(system, lay):
+    """ps per frame, or None while it follows from trajectory_ns and unknown frame counts."""
+    cfg = SYSTEMS[system]
+    if "frame_interval_ps" in cfg:
+        return cfg["frame_interval_ps"]
+    return cfg["trajectory_ns"] * 1000.0 / lay.n_frames[0] if lay.n_frames else None
+
+
+def _problems(system):
+    """Every cross-key mistake of one system's config: a list of messages naming the keys."""
+    cfg, key = SYSTEMS[system], f"systems.{system}"
+    out = []
+
+    def check(name, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ValueError as err:
+            out.append(f"{key}.{name}: {err}")
+
+    # user paths: Snakemake reads braces as wildcards
+    paths = {"files": cfg.get("files", [])}
+    if cfg["source"] == "import":
+        paths["import.trajectories"] = cfg["import"]["trajectories"]
+        paths["import.topology"] = [cfg["import"]["topology"]] if cfg["import"].get("topology") else []
+    for name, values in paths.items():
+        for p in values:
+            if "{" in p or "}" in p:
+                out.append(f"{key}.{name}: '{p}' contains braces, which Snakemake reads as "
+                           "wildcards; rename the file or link it under a name without {{ }}")
+    if "toy" in analyses(system):  # Fig. 2 and Supp. Fig. 1 compare these models
+        for model, k in [("gdynet", 2), ("vampnet", 2), ("vampnet", 8)]:
+            if k not in cfg["models"].get(model, {}).get("n_states", []):
+                out.append(f"{key}.analyses lists 'toy', which needs {key}.models.{model}.n_states "
+                           f"to include {k} (Fig. 2, Supp. Fig. 1)")
+    names = trajectory_names(system)
+    if len(set(names)) != len(names):
+        out.append(f"{key}: the trajectory file names {names} repeat; each trajectory becomes a "
+                   "segment named after its file, so rename the files")
+
+    lay = layout(system)
+    dt = frame_interval(system, lay)
+    split = cfg["split"]
+    mode = split.get("mode", "fractions")
+    n_test = len(split["test"]) if mode == "trajectory" else len(names)
+
+    # lags must be whole numbers of frames
+    lags = {}
+    if dt is not None:
+        for model, mcfg in cfg["models"].items():
+            lags[model] = [check(f"models.{model}.lags_ps", gd_splits.to_frames, t, dt)
+                           for t in mcfg["lags_ps"]]
+        grid = [check("koopman.lags_ps", gd_splits.to_frames, t, dt, "Koopman lag time")
+                for t in cfg["koopman"]["lags_ps"]]
+
+    # τ* override: one of the trained lags
+    for model, mcfg in cfg["models"].items():
+        tau = tau_star_override(system, model)
+        if tau is not None and not any(math.isclose(tau, t) for t in mcfg["lags_ps"]):
+            out.append(f"{key}.koopman.tau_star_ps: {tau:g} ps was never trained for {model} "
+                       f"(models.{model}.lags_ps = {mcfg['lags_ps']}); choose one of them or null")
+
+    # confidence intervals
+    ci, groups = cfg["koopman"]["ci_scheme"], cfg["koopman"]["ci_groups"]
+    if ci == "segments" and n_test < 2:
+        out.append(f"{key}.koopman.ci_scheme: 'segments' makes one confidence group per test "
+                   f"trajectory, but the test split has {n_test}; give at least two trajectories "
+                   "or use time_chunks (or target_subsets)")
+    if ci == "target_subsets" and lay.n_targets is not None and lay.n_targets < groups:
+        out.append(f"{key}.koopman.ci_groups: {groups} target subsets need at least {groups} "
+                   f"targets, the system has {lay.n_targets}; use fewer groups or time_chunks")
+
+    # splits, and lags against them
+    if mode == "trajectory":
+        for part in ("train", "val", "test"):
+            unknown = [n for n in split.get(part) or [] if n not in names]
+            if unknown:
+                out.append(f"{key}.split.{part}: {unknown} are not trajectories of this system; "
+                           f"its trajectories are {names}")
+    if lay.n_frames is not None and dt is not None:
+        starts = [0]
+        for n in lay.n_frames:
+            starts.append(starts[-1] + n)
+        segments = [Segment(n, a, b) for n, a, b in zip(lay.names, starts, starts[1:])]
+        ranges = check("split", gd_splits.make, segments, dt, split)
+        if ranges is not None:
+            for model, frames_list in lags.items():
+                for t, lag in zip(cfg["models"][model]["lags_ps"], frames_list):
+                    if lag is None:
+                        continue
+                    for part in ("train", "val"):
+                        check(f"models.{model}.lags_ps", gd_splits.check_lag, ranges[part], lag,
+                              part, dt)
+                    check("koopman.ck_steps", gd_splits.check_lag, ranges["test"],
+                          lag * cfg["koopman"]["ck_steps"], "test", dt,
+                          f"CK horizon ({t:g} ps x ck_steps {cfg['koopman']['ck_steps']})")
+            for t, lag in zip(cfg["koopman"]["lags_ps"], grid):
+                if lag is not None:
+                    check("koopman.lags_ps", gd_splits.check_lag, ranges["test"], lag, "test", dt,
+                          "Koopman lag time")
+            if ci == "time_chunks":
+                short = min(b - a for a, b in ranges["test"])
+                if short < groups:
+                    out.append(f"{key}.koopman.ci_groups: a test range of {short} frames cannot "
+                               f"be cut into {groups} time chunks; use fewer groups")
+
+    # graphs: the M-th neighbour must lie inside the edge features' range
+    if lay.n_atoms is not None and lay.volume_A3:
+        m, radius = cfg["graph"]["n_neighbors"], cfg["graph"]["radius_A"]
+        r_m = (3 * (m + 1) * lay.volume_A3 / (4 * math.pi * lay.n_atoms)) ** (1 / 3)
+        if r_m > radius:
+            m_max = int(4 / 3 * math.pi * radius**3 * lay.n_atoms / lay.volume_A3) - 1
+            out.append(f"{key}.graph.n_neighbors: the {m}-th neighbour lies about {r_m:.1f} Å "
+                       f"away at this system's density ({lay.n_atoms} atoms in "
+                       f"{lay.volume_A3:.0f} Å^3), beyond graph.radius_A = {radius:g} Å, where "
+                       f"the edge features (Eq. 7) vanish; use n_neighbors <= ~{max(m_max, 1)} "
+                       "or a larger radius_A")
+        # memory: even the smallest useful training step must fit the budget
+        train = config["training"]
+        if "gdynet" in cfg["models"] and lay.n_targets:
+            g = train["gdynet"]
+            step = 2 * gd_memory.smallest_step(lay.n_targets) * gd_memory.gdynet_bytes_per_frame(
+                lay.n_atoms, m, g["atom_fea_len"], g["n_conv"], round(radius / 0.2) + 1, train=True)
+            budget = train["memory_budget_gb"] * 2**30
+            if step > budget:
+                out.append(
+                    f"{key}: one GDyNet training step needs about {step / 2**30:.1f} GiB "
+                    f"({lay.n_atoms} atoms x {m} neighbours, atom_fea_len {g['atom_fea_len']}, "
+                    f"n_conv {g['n_conv']}), more than training.memory_budget_gb = "
+                    f"{train['memory_budget_gb']:g}; raise it (on a GPU: its memory), or lower "
+                    f"{key}.graph.n_neighbors, training.gdynet.atom_fea_len or n_conv")
+    return out
+
+
+def check_systems():
+    """Stop before the first job if any system's config is inconsistent (all problems at once)."""
+    problems = list(dict.fromkeys(p for system in SYSTEMS for p in _problems(system)))
+    if problems:
+        raise WorkflowError("config: " + ("\n  ".join(["the configuration has problems:"] + problems)
+                                          if len(problems) > 1 else problems[0]))

@@ -9,8 +9,10 @@ rule simulate_toy:
     benchmark:
         "logs/{system}/benchmark/simulate.tsv"
     params:
-        simulate=system_cfg("simulate"),
-        frame_interval_ps=lambda w: SYSTEMS[w.system]["frame_interval_ps"],
+        simulate=lambda w: simulate_args(w.system),
+        frame_interval_ps=system_cfg("frame_interval_ps"),
+    wildcard_constraints:
+        system=simulated("toy"),
     threads: 1
     resources:
         runtime=60,
@@ -26,11 +28,7 @@ rule download:
     log:
         "logs/{system}/download/{name}.log",
     params:
-        base_url=download_cfg("base_url", "https://archive.materialscloud.org"),
-        record=download_cfg("record", "gbzya-fbr45"),
-        name=lambda w: w.name,
-        timeout=[10, 60],  # connect, read (s)
-        retries=5,
+        download=system_cfg("download"),
         manual_path="resources/{system}/download/{name}",  # a copy placed by hand
         listing_path="resources/materialscloud-files.json",  # the saved file listing, if any
     wildcard_constraints:
@@ -45,18 +43,14 @@ rule download:
 rule import_trajectory:
     input:
         trajectory=imported_trajectory,
-        topology=lambda w: SYSTEMS[w.system]["import"].get("topology") or [],
+        topology=lambda w: SYSTEMS[w.system]["import"]["topology"] or [],
     output:
         "resources/{system}/imported/{name}.npz",
     log:
         "logs/{system}/import/{name}.log",
     params:
-        selection=import_cfg("selection"),
-        molecular=import_cfg("molecular", False),
-        atoms=import_cfg("atoms", "all"),
-        stride=import_cfg("stride", 1),
-        chunk=import_cfg("chunk", 1000),
-        frame_interval_ps=lambda w: SYSTEMS[w.system]["frame_interval_ps"],
+        options=system_cfg("import"),
+        frame_interval_ps=system_cfg("frame_interval_ps"),
     conda:
         "../../envs/analysis.yaml"
     script:

@@ -14,7 +14,7 @@ rule koopman:
     log:
         "logs/{system}/koopman/{model}_k{k}_tau{tau}ps.log",
     params:
-        koopman=koopman_params,
+        koopman=koopman_args,
     conda:
         "../../envs/analysis.yaml"
     script:
@@ -23,15 +23,16 @@ rule koopman:
 
 rule select_tau:
     input:
-        timescales=lambda w: [f"{d}/timescales.csv" for d in model_dirs(w.system, w.model, w.k)],
-        ck=lambda w: [f"{d}/ck_test.csv" for d in model_dirs(w.system, w.model, w.k)],
+        timescales=lambda w: by_lag(w.system, w.model, w.k, "timescales.csv").values(),
+        ck=lambda w: by_lag(w.system, w.model, w.k, "ck_test.csv").values(),
     output:
         "results/{system}/{model}/k{k}/tau_star.json",
     log:
         "logs/{system}/koopman/{model}_k{k}_tau_star.log",
     params:
-        lags_ps=lambda w: model_cfg(w)["lags_ps"],
-        override_ps=lambda w: SYSTEMS[w.system]["koopman"].get("tau_star_ps"),
+        timescales=lambda w: by_lag(w.system, w.model, w.k, "timescales.csv"),
+        ck=lambda w: by_lag(w.system, w.model, w.k, "ck_test.csv"),
+        override_ps=lambda w: tau_star_override(w.system, w.model),
     conda:
         "../../envs/analysis.yaml"
     script:

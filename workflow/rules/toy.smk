@@ -21,7 +21,7 @@ rule validate_toy:
         splits="results/{system}/splits.json",
         meta="results/{system}/frames/meta.json",
         tau_star="results/{system}/gdynet/k2/tau_star.json",
-        chi=lambda w: model_files(w.system, "gdynet", 2, "chi_test.npy"),
+        chi=lambda w: by_lag(w.system, "gdynet", 2, "chi_test.npy").values(),
     output:
         report(
             "results/{system}/analysis/validation.json",
@@ -31,7 +31,7 @@ rule validate_toy:
     log:
         "logs/{system}/analysis/validate.log",
     params:
-        lags_ps=lambda w: SYSTEMS[w.system]["models"]["gdynet"]["lags_ps"],
+        chi=lambda w: by_lag(w.system, "gdynet", 2, "chi_test.npy"),
     conda:
         "../../envs/analysis.yaml"
     script:

@@ -14,16 +14,15 @@ rule train:
     benchmark:
         "logs/{system}/benchmark/train/{model}_k{k}_tau{tau}ps.tsv"
     params:
-        hyper=hyperparameters,
-        ck_steps=system_cfg("koopman", "ck_steps"),
-        device=config["training"]["device"],
+        model=model_args,
+        train=train_args,
         checkpoint=lambda w: CHECKPOINT.format(**w),
     threads: 1
     resources:
-        gpu=config["training"].get("gpus", 0),
+        gpu=config["training"]["gpus"],
         runtime=120,
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     script:
         "../scripts/train.py"
 
@@ -37,12 +36,10 @@ rule predict:
         chi=f"{MODEL_DIR}/chi_test.npy",
     log:
         "logs/{system}/predict/{model}_k{k}_tau{tau}ps.log",
-    params:
-        device=config["training"]["device"],
     threads: 1
     resources:
-        gpu=config["training"].get("gpus", 0),
+        gpu=config["training"]["gpus"],
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     script:
         "../scripts/predict.py"

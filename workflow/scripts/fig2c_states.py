@@ -5,15 +5,14 @@ from pathlib import Path
 import numpy as np
 
 from gdynet import io, logs, plots
-from gdynet.data import store
+from gdynet.data import splits, store
 from gdynet.plots import toy as toy_plots
 
-log = logs.to_file(snakemake.log[0])
+log = logs.to_file(snakemake.log[0], f"fig2c {snakemake.wildcards.system}")
 frames = store.open_frames(Path(snakemake.input[0]).parent)
-_, chi_path = io.at_tau_star(snakemake.input.tau_star, snakemake.params.lags_ps, snakemake.input.chi)
-chi = np.load(chi_path, mmap_mode="r")
-test = io.load_json(snakemake.input.splits)["test"]
-test_frames = np.concatenate([np.arange(a, b) for a, b in test])
+tau_star = io.load_json(snakemake.input.gdynet_tau_star)["tau_star_ps"]
+chi = np.load(snakemake.params.files["gdynet"][tau_star], mmap_mode="r")
+test_frames = splits.frames_of(io.load_json(snakemake.input.splits)["test"])
 
 # 15 000 random test frames, plus up to 5 000 frames of the rarer states (P(state 0) < 0.5),
 # which a plain sample would hardly show (the Li spends ~1 % of its time in tet sites)

@@ -8,7 +8,7 @@ from gdynet import io, logs
 from gdynet.data import store
 from gdynet.systems.toy import sites
 
-log = logs.to_file(snakemake.log[0])
+log = logs.to_file(snakemake.log[0], f"label_sites {snakemake.wildcards.system}")
 frames = store.open_frames(Path(snakemake.input[0]).parent)
 lattice_A = float(frames.lattices[0, 0, 0])
 li = int(np.ravel(frames.target_index)[0])

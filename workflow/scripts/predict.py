@@ -6,17 +6,16 @@ import numpy as np
 import torch
 
 from gdynet import io, logs
-from gdynet.learn import datasets, simplex, training
+from gdynet.learn import datasets, training
 
-log = logs.to_file(snakemake.log[0])
+w = snakemake.wildcards
+log = logs.to_file(snakemake.log[0], f"predict {w.system} {w.model} k{w.k} tau{w.tau}ps")
 torch.set_num_threads(snakemake.threads)
-graphs_dir = Path(snakemake.input.data[0]).parent
-frames, data = datasets.open_model_data(
-    snakemake.wildcards.model, Path(snakemake.input.meta).parent, graphs_dir)
-net = training.load_model(snakemake.input.model)
-test = io.load_json(snakemake.input.splits)["test"]
-chi = training.predict(net, data, test, device=snakemake.params.device, log=log)
-chi = simplex.to_simplex(chi, np.asarray(net.meta["simplex_corners"]))
+device = snakemake.config["training"]["device"]
+_, data = datasets.open_model_data(w.model, Path(snakemake.input.meta).parent,
+                                   Path(snakemake.input.data[0]).parent)
+trained = training.load_model(snakemake.input.model, device=training.resolve_device(device))
+chi = training.predict(trained, data, io.load_json(snakemake.input.splits)["test"], device=device, log=log)
 with io.atomic_path(snakemake.output.chi) as tmp:
     np.save(tmp, chi)
 log.info("wrote χ of %d test frames; mean state populations %s", chi.shape[0],

@@ -5,7 +5,7 @@ from pathlib import Path
 from gdynet import logs
 from gdynet.data import store, trajectory
 
-log = logs.to_file(snakemake.log[0])
+log = logs.to_file(snakemake.log[0], f"prepare_frames {snakemake.wildcards.system}")
 source = Path(snakemake.input[0])
 paths = sorted(source.glob("*.npz")) if source.is_dir() else [Path(p) for p in snakemake.input]
 if not paths:

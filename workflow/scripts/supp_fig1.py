@@ -1,16 +1,13 @@
 """Supp. Fig. 1: global timescales of the 8-state vanilla VAMPnet."""
 
-
-
 import pandas as pd
 
 from gdynet import io, logs, plots
 from gdynet.plots import koopman as koopman_plots
 
-log = logs.to_file(snakemake.log[0])
-tau_star, path = io.at_tau_star(snakemake.input.tau_star, snakemake.params.lags_ps,
-                               snakemake.input.timescales)
-table = pd.read_csv(path)
+log = logs.to_file(snakemake.log[0], f"supp_fig1 {snakemake.wildcards.system}")
+tau_star = io.load_json(snakemake.input.vampnet_tau_star)["tau_star_ps"]
+table = pd.read_csv(snakemake.params.files["vampnet"][tau_star])
 fig = koopman_plots.timescales_figure([{
     "table": table, "tau_star_ps": tau_star,
     "title": "vanilla VAMPnet, 8 states (global dynamics)",

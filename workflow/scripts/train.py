@@ -6,46 +6,32 @@ import torch
 
 from gdynet import io, logs
 from gdynet.data import splits
-from gdynet.learn import datasets, model, training
+from gdynet.learn import datasets, training
 
-log = logs.to_file(snakemake.log[0])
+w = snakemake.wildcards
+log = logs.to_file(snakemake.log[0], f"train {w.system} {w.model} k{w.k} tau{w.tau}ps")
 torch.set_num_threads(snakemake.threads)
-w, hyper = snakemake.wildcards, dict(snakemake.params.hyper)
-graphs_dir = Path(snakemake.input.data[0]).parent
-frames, data = datasets.open_model_data(w.model, Path(snakemake.input.meta).parent, graphs_dir)
+spec, settings = snakemake.params.model, training.TrainSettings(**snakemake.params.train)
+frames, data = datasets.open_model_data(w.model, Path(snakemake.input.meta).parent,
+                                        Path(snakemake.input.data[0]).parent)
 ranges = io.load_json(snakemake.input.splits)
-# a lag too long for the splits (or its CK horizon for the test split) fails before training
-key = f"systems.{w.system}"
-[lag] = splits.check_lags(ranges, frames.frame_interval_ps, [hyper["lag_ps"]],
-                          ck_steps=snakemake.params.ck_steps, key=f"{key}.models.{w.model}.lags_ps",
-                          ck_key=f"{key}.koopman.ck_steps")
+dt = frames.frame_interval_ps
+try:  # the DAG-time checks could not see the frame counts (e.g. before a download)
+    lag = splits.to_frames(float(w.tau), dt)
+    for part in ("train", "val"):
+        splits.check_lag(ranges[part], lag, part, dt)
+except ValueError as err:
+    raise ValueError(f"systems.{w.system}.models.{w.model}.lags_ps: {err}") from None
 
-torch.manual_seed(hyper["seed"])  # initial weights; fit() seeds the batches
-if w.model == "gdynet":
-    net = model.GDyNet(
-        frames.atom_types, frames.target_index, n_states=hyper["n_states"],
-        atom_fea_len=hyper["atom_fea_len"], n_conv=hyper["n_conv"],
-        radius_A=hyper["radius_A"], batch_norm=hyper["batch_norm"],
-    )
-else:
-    mean, std = training.feature_mean_std(data, ranges["train"])
-    net = model.VAMPNet(data.features.shape[1], n_states=hyper["n_states"],
-                        hidden=hyper["hidden"], mean=mean, std=std)
-
-log.info("training %s with %d states at lag %g ps (%d frames)", w.model, hyper["n_states"],
-         hyper["lag_ps"], lag)
-metrics = training.fit(
+torch.manual_seed(settings.seed)  # initial weights; fit() seeds the batches
+net = datasets.build_model(spec["kind"], frames, data, ranges["train"], **spec["hyper"])
+trained = training.fit(
     net, data, train_ranges=ranges["train"], val_ranges=ranges["val"], lag=lag,
-    epochs=hyper["epochs"], steps_per_epoch=hyper["steps_per_epoch"],
-    batch_size=hyper["batch_size"], lr=hyper["learning_rate"], seed=hyper["seed"],
-    checkpoint=snakemake.params.checkpoint, device=snakemake.params.device, log=log,
+    frame_interval_ps=dt, settings=settings, checkpoint=snakemake.params.checkpoint,
+    inputs=training.input_fingerprint(*snakemake.input.data, snakemake.input.splits),
+    device=snakemake.config["training"]["device"], log=log,
 )
-
-# VAMP-2 leaves the states' scale free: fix it on training frames (see gdynet.learn.simplex)
-corners = training.state_corners(net, data, ranges["train"], seed=hyper["seed"],
-                                 device=snakemake.params.device, log=log)
-
-training.save_model(snakemake.output.model, net,
-                    meta={**hyper, "lag_frames": lag, "simplex_corners": corners.tolist()})
+training.save_model(snakemake.output.model, trained)
 with io.atomic_path(snakemake.output.metrics) as tmp:
-    metrics.to_csv(tmp, index=False)
+    trained.metrics.to_csv(tmp, index=False)
+Path(snakemake.params.checkpoint).unlink(missing_ok=True)  # done: a forced rerun starts afresh

@@ -1,23 +1,20 @@
 """Check the learned toy model against the geometric tet/oct ground truth (validation.json)."""
 
-
-
 import numpy as np
 
 from gdynet import io, logs
 from gdynet.data import splits
 from gdynet.systems.toy import validation
 
-log = logs.to_file(snakemake.log[0])
-tau_star, chi_path = io.at_tau_star(snakemake.input.tau_star, snakemake.params.lags_ps,
-                                   snakemake.input.chi)
+log = logs.to_file(snakemake.log[0], f"validate_toy {snakemake.wildcards.system}")
+tau_star = io.load_json(snakemake.input.tau_star)["tau_star_ps"]
 test = io.load_json(snakemake.input.splits)["test"]
 dt = io.load_json(snakemake.input.meta)["frame_interval_ps"]
 lag = splits.to_frames(tau_star, dt)
 
-chi = np.load(chi_path)
+chi = np.load(snakemake.params.chi[tau_star])
 labels = np.load(snakemake.input.sites)
-test_frames = np.concatenate([np.arange(a, b) for a, b in test])
+test_frames = splits.frames_of(test)
 site_type = labels["site_type"][test_frames]
 site_id = labels["site_id"][test_frames]
 

@@ -13,11 +13,16 @@ of every file, is ``GET <base>/api/records/<record>/files``::
 
 Guarantees:
 
-- a file is at ``dest`` only after its size and checksum matched the listing;
-- bytes are written to ``<dest>.part`` and resumed from there with an HTTP Range request
-  after a cut connection, a timeout, a 5xx answer or a killed job;
-- connection errors, timeouts and 5xx are retried with exponential backoff; 4xx answers
-  (404, 403, ...) fail at once, naming the URL;
+- a file is at ``dest`` only after its size and checksum matched the listing; a file
+  placed by hand is copied (never linked), so later edits of the original cannot reach
+  the verified copy;
+- bytes are written to ``<dest>.part`` as they arrive and resumed from there with an HTTP
+  Range request after a cut connection, a timeout, a trickle below a minimum rate, a 5xx
+  answer or a killed job;
+- connection errors, timeouts, trickles and 5xx are retried with exponential backoff;
+  4xx answers (404, 403, ...) and redirect loops fail at once, naming the URL;
+- the listing's checksums are checked when it is read: a missing checksum or an
+  algorithm outside :data:`SUPPORTED_ALGORITHMS` fails there, naming the file;
 - an unreachable archive fails fast with :data:`OFFLINE_HELP`, which names the
   alternatives (toy simulation, files placed by hand, own trajectories).
 """
@@ -28,7 +33,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +40,7 @@ from pathlib import Path
 from urllib.parse import quote, urljoin
 
 import requests
+import urllib3
 
 from gdynet import io, logs
 
@@ -60,7 +65,14 @@ Alternatives:
        snakemake -c all --configfile config/own-data.yaml
 """
 
-CHUNK_BYTES = 1 << 20  # read and hash in 1 MiB pieces: flat memory for any file size
+CHUNK_BYTES = 1 << 20  # hash and copy in 1 MiB pieces: flat memory for any file size
+READ_BYTES = 1 << 16  # most bytes taken from the socket at once; less is written as it arrives
+
+# Checksum algorithms a listing may use: hashlib's guaranteed ones of fixed digest length.
+# shake_128 and shake_256 are left out: their digest length is a parameter that
+# "<algorithm>:<hex>" does not carry.
+SUPPORTED_ALGORITHMS = tuple(sorted(a for a in hashlib.algorithms_guaranteed
+                                    if not a.startswith("shake_")))
 
 
 class DownloadError(RuntimeError):
@@ -80,8 +92,11 @@ class FileEntry:
     """One file of an archive record.
 
     name: file name (the listing's ``key``); size: bytes; checksum: ``"<algo>:<hex>"``
-    with an algorithm that hashlib knows (InvenioRDM publishes ``md5``); url: where its
-    content is served.
+    with an algorithm of :data:`SUPPORTED_ALGORITHMS` (InvenioRDM publishes ``md5``);
+    url: where its content is served.
+
+    Raises ValueError naming the file when the checksum is missing (None), malformed,
+    of an unsupported algorithm or of the wrong length for its algorithm.
     """
 
     name: str
@@ -90,14 +105,28 @@ class FileEntry:
     url: str
 
     def __post_init__(self):
-        if (self.algorithm not in hashlib.algorithms_available
-                or not re.fullmatch(r"[0-9a-f]+", self.digest)):
+        what = f"file '{self.name}'"
+        if not isinstance(self.checksum, str) or not self.checksum.strip():
             raise ValueError(
-                f"{self.name}: checksum {self.checksum!r} is not of the form "
-                "'<algorithm>:<hex digest>' with an algorithm hashlib knows (e.g. 'md5:9e10...')"
-            )
+                f"{what} has no checksum (checksum: {json.dumps(self.checksum)}), so it cannot "
+                "be verified; the archive may still be processing the record: try again later")
+        if not re.fullmatch(r"[0-9a-f]+", self.digest):
+            raise ValueError(
+                f"{what}: checksum {self.checksum!r} is not of the form '<algorithm>:<hex digest>' "
+                "(e.g. 'md5:9e107d9d372bb6826bd81d3542a419d6')")
+        if self.algorithm not in SUPPORTED_ALGORITHMS:
+            shake = (" (shake_128 and shake_256 are not: their digest length is not part of the "
+                     "checksum)" if self.algorithm.startswith("shake_") else "")
+            raise ValueError(
+                f"{what}: checksum algorithm '{self.algorithm}' of {self.checksum!r} is not "
+                f"supported; supported are {', '.join(SUPPORTED_ALGORITHMS)}{shake}")
+        n_hex = 2 * hashlib.new(self.algorithm).digest_size
+        if len(self.digest) != n_hex:
+            raise ValueError(
+                f"{what}: checksum {self.checksum!r} has {len(self.digest)} hex digits, but "
+                f"{self.algorithm} digests have {n_hex}; the listing is damaged: fetch it again")
         if self.size < 0:
-            raise ValueError(f"{self.name}: size {self.size} is negative")
+            raise ValueError(f"{what}: size {self.size} is negative")
 
     @property
     def algorithm(self) -> str:
@@ -117,12 +146,15 @@ def listing_url(base_url: str = ARCHIVE_URL, record: str = RECORD_ID) -> str:
     return f"{base_url.rstrip('/')}/api/records/{quote(record, safe='')}/files"
 
 
-def parse_listing(data: dict, source: str) -> dict[str, FileEntry]:
+def parse_listing(data: dict, source: str, base_url: str | None = None) -> dict[str, FileEntry]:
     """Turn an InvenioRDM file listing (parsed JSON) into {name: FileEntry}.
 
-    `source` is the URL or path the listing came from: relative content links are
-    resolved against it, and errors name it.
+    `source` is the URL or path the listing came from; errors name it. Relative content
+    links are resolved against `base_url` (default: `source`). Raises DownloadError naming
+    `source` and the file for a malformed entry, a missing checksum or an unsupported
+    checksum algorithm.
     """
+    base_url = base_url or source
     entries = data.get("entries") if isinstance(data, dict) else None
     if not isinstance(entries, list):
         raise DownloadError(
@@ -133,15 +165,20 @@ def parse_listing(data: dict, source: str) -> dict[str, FileEntry]:
     for i, item in enumerate(entries):
         try:
             name = item["key"]
+            if not isinstance(name, str) or not name:
+                raise ValueError(f"'key' {name!r} is not a file name")
             link = (item.get("links") or {}).get("content")
-            url = urljoin(source, link) if link else f"{source.rstrip('/')}/{quote(name)}/content"
-            out[name] = FileEntry(name=name, size=int(item["size"]),
-                                  checksum=item["checksum"], url=url)
-        except (KeyError, TypeError, ValueError) as err:
+            url = urljoin(base_url, link) if link else f"{base_url.rstrip('/')}/{quote(name)}/content"
+            size = int(item["size"])
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise DownloadError(
-                f"{source}: entry {i} of the listing lacks or has a bad 'key', 'size' or "
-                f"'checksum' ({err!r}); the archive record may still be processing, try later"
+                f"{source}: entry {i} of the listing lacks or has a bad 'key' or 'size' "
+                f"({err!r}); the archive record may still be processing, try later"
             ) from err
+        try:
+            out[name] = FileEntry(name=name, size=size, checksum=item.get("checksum"), url=url)
+        except ValueError as err:
+            raise DownloadError(f"{source}: {err}") from None
     return out
 
 
@@ -157,7 +194,7 @@ def load_listing(path: str | os.PathLike, base_url: str = ARCHIVE_URL,
             f"{listing_url(base_url, record)} there again, or delete the file to fetch it online"
         ) from err
     # relative links in a saved copy still refer to the archive, not to the local path
-    return parse_listing(data, listing_url(base_url, record))
+    return parse_listing(data, str(path), base_url=listing_url(base_url, record))
 
 
 def fetch_listing(base_url: str = ARCHIVE_URL, record: str = RECORD_ID, *,
@@ -176,6 +213,8 @@ def fetch_listing(base_url: str = ARCHIVE_URL, record: str = RECORD_ID, *,
         raise ArchiveUnreachable(
             f"cannot reach the archive at {url} ({err}).\n{OFFLINE_HELP}"
         ) from err
+    except requests.RequestException as err:  # a redirect loop, a malformed URL, ...
+        raise _final_error(url, err, "the file listing") from err
     with resp:
         if resp.status_code == 404:
             raise DownloadError(
@@ -218,46 +257,71 @@ def file_digest(path: str | os.PathLike, algorithm: str = "md5") -> str:
     return h.hexdigest()
 
 
+def _fix(entry: FileEntry) -> str:
+    return (f"delete it and download it again from {entry.url} (or let the workflow do so); "
+            "the expected values are those the archive publishes in its file listing")
+
+
+def _check_size(path: Path, size: int, entry: FileEntry) -> None:
+    if size != entry.size:
+        raise ChecksumError(
+            f"{path}: size {size} bytes, but the archive lists {entry.size} bytes for "
+            f"'{entry.name}' (truncated or a different file); {_fix(entry)}"
+        )
+
+
+def _check_digest(path: Path, got: str, entry: FileEntry) -> None:
+    if got != entry.digest:
+        raise ChecksumError(
+            f"{path}: checksum mismatch for '{entry.name}': expected "
+            f"{entry.algorithm}:{entry.digest}, got {entry.algorithm}:{got}; {_fix(entry)}"
+        )
+
+
+def _require_file(path: Path, entry: FileEntry) -> None:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file; expected '{entry.name}' from {entry.url}")
+
+
 def verify(path: str | os.PathLike, entry: FileEntry) -> Path:
     """Check a file's size and checksum against `entry`; return the path if they match.
 
     Raises ChecksumError (naming the file, expected and actual values and the fix) if
-    not, and FileNotFoundError if the file is missing. Meant for files placed by hand.
+    not, and FileNotFoundError if the file is missing.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file; expected '{entry.name}' from {entry.url}")
-    size = path.stat().st_size
-    fix = (f"delete it and download it again from {entry.url} (or let the workflow do so); "
-           "the expected values are those the archive publishes in its file listing")
-    if size != entry.size:
-        raise ChecksumError(
-            f"{path}: size {size} bytes, but the archive lists {entry.size} bytes for "
-            f"'{entry.name}' (truncated or a different file); {fix}"
-        )
-    got = file_digest(path, entry.algorithm)
-    if got != entry.digest:
-        raise ChecksumError(
-            f"{path}: checksum mismatch for '{entry.name}': expected "
-            f"{entry.algorithm}:{entry.digest}, got {entry.algorithm}:{got}; {fix}"
-        )
+    _require_file(path, entry)
+    _check_size(path, path.stat().st_size, entry)  # before hashing gigabytes
+    _check_digest(path, file_digest(path, entry.algorithm), entry)
     return path
 
 
 def install_verified(src: str | os.PathLike, entry: FileEntry, dest: str | os.PathLike) -> Path:
-    """Verify `src` (a file placed by hand) and put it at `dest` atomically.
+    """Copy `src` (a file placed by hand) to `dest` if it matches `entry`; return `dest`.
 
-    A hard link when `src` and `dest` share a file system (no extra disk for 10 GB
-    trajectories), a copy otherwise. `src` is left in place.
+    The copy streams in CHUNK_BYTES pieces into a temporary file beside `dest` and is
+    hashed on the way, so the bytes checked are the bytes installed; it is renamed onto
+    `dest` only when size and checksum match. Never a link: editing or replacing `src`
+    later cannot change `dest`. `src` is left in place; the copy needs `entry.size` bytes
+    of free disk at `dest`.
+
+    Raises ChecksumError naming `src` (nothing is left at `dest`), FileNotFoundError,
+    or io.DiskFullError when `dest`'s disk lacks the room.
     """
-    verify(src, entry)
-    with io.atomic_path(dest) as tmp:
-        try:
-            os.link(src, tmp)
-        except OSError:  # other file system, or links not supported
-            shutil.copyfile(src, tmp)
-    logs.get().info("%s: checksum verified (%s); placed at %s", src, entry.checksum, dest)
-    return Path(dest)
+    src, dest = Path(src), Path(dest)
+    _require_file(src, entry)
+    _check_size(src, src.stat().st_size, entry)  # before copying gigabytes
+    with io.atomic_path(dest, nbytes=entry.size) as tmp:
+        h, copied = hashlib.new(entry.algorithm), 0
+        with open(src, "rb") as fin, open(tmp, "wb") as fout:
+            while block := fin.read(CHUNK_BYTES):
+                h.update(block)
+                fout.write(block)
+                copied += len(block)
+        _check_size(src, copied, entry)  # `src` changed while it was copied
+        _check_digest(src, h.hexdigest(), entry)
+    logs.get().info("%s: checksum verified (%s); copied to %s", src, entry.checksum, dest)
+    return dest
 
 
 # ---------------------------------------------------------------------------------------
@@ -283,6 +347,19 @@ def _log_progress(name: str) -> ProgressFn:
     return report
 
 
+def _final_error(url: str, err: requests.RequestException, what: str) -> DownloadError:
+    """A DownloadError for a request failure that another attempt cannot fix."""
+    if isinstance(err, requests.TooManyRedirects):
+        last = err.request.url if err.request is not None else url
+        return DownloadError(
+            f"{url}: the server redirects in a loop ({str(err).rstrip('.')}; the last request "
+            f"went to {last}), so {what} cannot be downloaded (not retried). Check the archive "
+            "URL and record id; if they are right, the archive is misconfigured: try again "
+            "later, or place the file by hand (see the README)")
+    return DownloadError(f"{url}: {type(err).__name__}: {err}; {what} cannot be downloaded "
+                         "(not retried). Check the archive URL in the config")
+
+
 def download(
     entry: FileEntry,
     dest: str | os.PathLike,
@@ -290,17 +367,27 @@ def download(
     timeout: float | tuple[float, float] = (10.0, 60.0),
     retries: int = 5,
     backoff_s: float = 2.0,
+    min_rate: float = 1024.0,
+    rate_window_s: float = 60.0,
     progress: ProgressFn | None = None,
-    chunk_bytes: int = CHUNK_BYTES,
+    chunk_bytes: int = READ_BYTES,
 ) -> Path:
     """Download `entry` to `dest`; return `dest` once its size and checksum match.
 
     timeout: (connect, read) seconds for each request; a read timeout applies to every
         pause in the body, so a stalled server counts as a failed attempt.
-    retries: further attempts after the first, on connection errors, timeouts, cut or
-        short bodies and 5xx/408/429 answers; waits backoff_s * 2**i (at most 2 min) between.
+    retries: further attempts after the first, on connection errors, timeouts, trickles,
+        cut or short bodies and 5xx/408/429 answers; waits backoff_s * 2**i (at most
+        2 min) between.
+    min_rate, rate_window_s: an attempt whose body arrives at less than `min_rate`
+        bytes/s, averaged over each `rate_window_s` seconds from its first byte, counts as
+        failed and the next attempt resumes it. This catches a server that drips a byte
+        now and then, which never trips the read timeout. The first window is the grace
+        period of a slow start. min_rate=0 turns the check off.
     progress: called with (bytes done, bytes total, bytes/s) about every 5 % or 10 s,
         and at the end; default: log lines via the gdynet logger.
+    chunk_bytes: most bytes taken from the socket at once; whatever has arrived is
+        written and flushed to ``<dest>.part`` at once, so a killed job keeps it.
 
     Bytes go to ``<dest>.part``; an existing .part (from a cut connection or a killed
     job) is resumed with ``Range: bytes=<size>-``. The server's answer decides: 206 with
@@ -311,11 +398,17 @@ def download(
     downloaded once more from scratch; a fresh download that fails the checksum raises
     ChecksumError and leaves neither ``dest`` nor the .part. Nothing is ever at ``dest``
     unless it verified: the .part is renamed onto it (os.replace) after the check.
+    A redirect loop or a malformed URL raises DownloadError at once, naming the URL;
+    too little free disk for the rest of the file raises io.DiskFullError before the
+    first byte (or when the disk fills up), keeping the .part.
 
     If `dest` already exists and verifies, nothing is downloaded.
     """
     if retries < 0:
         raise ValueError(f"retries must be >= 0, got {retries}")
+    if not (min_rate >= 0 and rate_window_s > 0):
+        raise ValueError(f"min_rate must be >= 0 bytes/s and rate_window_s > 0 s, got "
+                         f"{min_rate!r} and {rate_window_s!r}")
     dest = Path(dest)
     part = dest.with_suffix(dest.suffix + ".part")
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -333,7 +426,9 @@ def download(
 
     # bytes that were in the .part before this call: if the result fails the checksum,
     # they (not the server) may be to blame, so one fresh restart is allowed
-    stale_part = part.exists() and part.stat().st_size > 0
+    have = part.stat().st_size if part.exists() else 0
+    stale_part = have > 0
+    io.require_free_space(part, max(entry.size - have, 0), f"the rest of '{entry.name}'")
     failures = 0
     last_error: Exception | None = None
     answered: list[int] = []  # HTTP status of every request that got an answer
@@ -345,7 +440,9 @@ def download(
                             entry.name, failures, retries + 1, last_error, wait)
                 time.sleep(wait)
             try:
-                _one_request(session, entry, part, timeout, progress, chunk_bytes, answered)
+                with io.explain_full_disk(part, entry.size):
+                    _one_request(session, entry, part, timeout, progress, chunk_bytes,
+                                 min_rate, rate_window_s, answered)
                 size = part.stat().st_size
                 if size < entry.size:
                     raise _Retry(f"body ended after {size} of {entry.size} bytes")
@@ -353,6 +450,8 @@ def download(
                     requests.exceptions.ChunkedEncodingError) as err:
                 failures, last_error = failures + 1, err
                 continue
+            except requests.RequestException as err:  # a redirect loop, a bad URL, ...
+                raise _final_error(entry.url, err, f"'{entry.name}'") from err
 
             try:
                 verify(part, entry)
@@ -390,8 +489,34 @@ def _content_range(header: str | None) -> tuple[int | None, int | None]:
     return int(m.group(1)), (None if m.group(2) == "*" else int(m.group(2)))
 
 
+def _arriving(resp: requests.Response, most: int):
+    """Yield the body as it arrives: each piece is what the socket holds, at most `most` bytes.
+
+    urllib3's ``read1`` returns as soon as any data is there, so a trickle is seen (and
+    written) byte by byte instead of waiting for a full piece. Errors are raised as the
+    requests exceptions that ``iter_content`` raises. Without ``read1`` (urllib3 < 2.3)
+    this falls back to ``iter_content``, whose pieces wait for `most` bytes.
+    """
+    raw = resp.raw
+    if not hasattr(raw, "read1"):
+        yield from resp.iter_content(chunk_size=most)
+        return
+    try:
+        while piece := raw.read1(most, decode_content=True):
+            yield piece
+    except urllib3.exceptions.ReadTimeoutError as err:
+        raise requests.exceptions.ReadTimeout(err) from err
+    except urllib3.exceptions.SSLError as err:
+        raise requests.exceptions.SSLError(err) from err
+    except urllib3.exceptions.ProtocolError as err:
+        raise requests.exceptions.ChunkedEncodingError(err) from err
+    except urllib3.exceptions.DecodeError as err:
+        raise requests.exceptions.ContentDecodingError(err) from err
+
+
 def _one_request(session, entry: FileEntry, part: Path, timeout, progress: ProgressFn,
-                 chunk_bytes: int, answered: list[int]) -> None:
+                 chunk_bytes: int, min_rate: float, rate_window_s: float,
+                 answered: list[int]) -> None:
     """One GET that appends to (or rewrites) `part`; raises _Retry or requests errors."""
     log = logs.get()
     offset = part.stat().st_size if part.exists() else 0
@@ -437,19 +562,25 @@ def _one_request(session, entry: FileEntry, part: Path, timeout, progress: Progr
 
         done, t0 = offset, time.monotonic()
         last_t, last_done = t0, done
+        window_t, window_done = t0, done  # the current minimum-rate window
         step = max(entry.size // 20, 1)  # ~5 %
-        # If the connection breaks, urllib3 drops the bytes of the unfinished chunk (at most
-        # chunk_bytes); they are fetched again by the next Range request.
         with open(part, mode) as f:
-            for chunk in resp.iter_content(chunk_size=chunk_bytes):
-                f.write(chunk)
-                done += len(chunk)
+            for piece in _arriving(resp, chunk_bytes):
+                f.write(piece)
+                f.flush()  # into the OS now: a killed job keeps every byte received
+                done += len(piece)
                 if done > entry.size:
                     break  # longer than listed: the size check below rejects it
                 now = time.monotonic()
                 if done - last_done >= step or now - last_t >= 10.0:
                     progress(done, entry.size, (done - offset) / max(now - t0, 1e-9))
                     last_t, last_done = now, done
+                if now - window_t >= rate_window_s:
+                    rate = (done - window_done) / (now - window_t)
+                    if rate < min_rate:
+                        raise _Retry(f"{rate:.0f} bytes/s over {now - window_t:.1f} s, below "
+                                     f"the minimum of {min_rate:g} bytes/s")
+                    window_t, window_done = now, done
         if done > entry.size:
             part.unlink(missing_ok=True)
             raise ChecksumError(

@@ -24,7 +24,10 @@ The frame interval is not part of the contract; it comes from config. The file's
 own times are read where the format stores simulation time in ps (xtc, trr, netcdf,
 h5, dtr); mdtraj numbers the frames of other formats (dcd, lammpstrj, ...) 0, 1, 2,
 ..., which says nothing about time, so those report no interval. The interval
-describes the imported frames, i.e. it already includes `stride`.
+describes the imported frames, i.e. it already includes `stride`. A configured interval
+that the file's uniform times contradict is an error (:class:`FrameIntervalMismatch`),
+because every timescale would silently scale with it; `trust_frame_interval=True` keeps
+the configured value (for files whose stored times are known to be wrong) with a warning.
 """
 
 from __future__ import annotations
@@ -32,7 +35,6 @@ from __future__ import annotations
 import numbers
 import re
 import shutil
-import tempfile
 import time
 import warnings
 import zipfile
@@ -58,6 +60,26 @@ class TrajectoryImportWarning(UserWarning):
     """Something about an imported file that the user should look at (non-uniform times...)."""
 
 
+class FrameIntervalMismatch(trajectory.TrajectoryError):
+    """The configured frame interval contradicts the file's own uniform time stamps.
+
+    Attributes: path (the trajectory), configured_ps, file_ps (ps between imported frames,
+    stride included) and stride.
+    """
+
+    def __init__(self, path, configured_ps: float, file_ps: float, stride: int):
+        self.path, self.configured_ps, self.file_ps, self.stride = str(path), configured_ps, file_ps, stride
+        super().__init__(
+            f"{path}: frame_interval_ps is {configured_ps:g} ps, but the file's own time stamps put "
+            f"its frames (stride {stride}) {file_ps:g} ps apart, so every timescale would be "
+            f"{configured_ps / file_ps:.3g} times off. Either correct frame_interval_ps to "
+            f"{file_ps:g}, or, if the file's time stamps are wrong, trust the configured value "
+            "explicitly (trust_frame_interval=True)")
+
+    def __reduce__(self):
+        return type(self), (self.path, self.configured_ps, self.file_ps, self.stride)
+
+
 def import_trajectory(
     trajectory_path,
     topology_path,
@@ -69,6 +91,7 @@ def import_trajectory(
     stride: int = 1,
     chunk: int = 1000,
     frame_interval_ps: float | None = None,
+    trust_frame_interval: bool = False,
 ) -> dict:
     """Convert one mdtraj-readable trajectory into a trajectory ``.npz`` (module docstring).
 
@@ -86,13 +109,18 @@ def import_trajectory(
     chunk: frames read and converted at a time; bounds the memory.
     frame_interval_ps: time between imported frames (after `stride`), ps, from
         config. None takes it from the file's times where the format has them.
+    trust_frame_interval: keep `frame_interval_ps` even where the file's uniform times
+        say otherwise (a warning instead of FrameIntervalMismatch); for files whose
+        stored times are known to be wrong.
 
     Returns a JSON-ready summary: paths, n_frames, n_atoms, n_targets,
     atoms_per_target, elements ({symbol: count}), triclinic (bool), cell_varies
     (bool), frame_interval_ps (the value to use, or None), frame_interval_source
     ("config", "file" or None), file_frame_interval_ps, file_times_uniform and
     warnings (list of str; each is also issued with `warnings.warn`).
-    Raises trajectory.TrajectoryError (a ValueError) naming the file and the fix.
+    Raises trajectory.TrajectoryError (a ValueError) naming the file and the fix,
+    FrameIntervalMismatch (one) for a contradicted interval, and io.DiskFullError when
+    the output does not fit; in every case nothing is left at `out`.
     """
     log = logs.get()
     traj_path, out = Path(trajectory_path), Path(out)
@@ -103,7 +131,7 @@ def import_trajectory(
         raise ValueError(f"frame_interval_ps must be a positive number of ps or None, got {frame_interval_ps!r}")
     if not traj_path.is_file():
         raise trajectory.TrajectoryError(
-            f"{traj_path}: trajectory file not found; check the path under import.trajectories")
+            f"{traj_path}: trajectory file not found; check the trajectory path")
 
     topology, top_name = _load_topology(traj_path, topology_path)
     keep = _select(topology, atoms, top_name, "atoms")
@@ -128,10 +156,11 @@ def import_trajectory(
     log.info("importing %s with topology %s: %d atoms, %d targets (%s)", traj_path, top_name,
              sub.n_atoms, target_index.shape[0], selection)
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.stem}.import-") as tmp:
-        raw_coords, raw_cells = Path(tmp) / "coords.raw", Path(tmp) / "lattices.raw"
-        with open(raw_coords, "wb") as fc, open(raw_cells, "wb") as fl:
+    # a killed import leaves its scratch folder; the next import of `out` deletes it
+    with io.scratch_dir(out) as tmp:
+        raw_coords, raw_cells = tmp / "coords.raw", tmp / "lattices.raw"
+        with (io.explain_full_disk(raw_coords, what=f"the frames of {traj_path.name}"),
+              open(raw_coords, "wb") as fc, open(raw_cells, "wb") as fl):
             stats = _stream(traj_path, topology, top_name, keep, stride, chunk, fc, fl)
         n_frames, n_atoms = stats["n_frames"], sub.n_atoms
         # The contract's checks on one frame (types, targets, shapes); every frame's
@@ -139,13 +168,17 @@ def import_trajectory(
         trajectory.validate(
             trajectory.Trajectory(stats["first_coords"], stats["first_cell"], atom_types, target_index),
             str(traj_path))
-        with io.atomic_path(out) as tmp_out:
+        interval = _frame_interval(stats, traj_path, stride, frame_interval_ps, trust_frame_interval)
+        # the .npz: the raw bytes plus the small arrays and a few kB of headers
+        size = (raw_coords.stat().st_size + raw_cells.stat().st_size + atom_types.nbytes
+                + target_index.nbytes + (1 << 16))
+        with io.atomic_path(out, nbytes=size, what=f"the imported {traj_path.name}") as tmp_out:
             _write_npz(tmp_out, {"traj_coords": (raw_coords, (n_frames, n_atoms, 3)),
                                  "lattices": (raw_cells, (n_frames, 3, 3))},
                        {"atom_types": atom_types, "target_index": target_index})
 
     summary.update(n_frames=n_frames, triclinic=stats["triclinic"], cell_varies=stats["cell_varies"])
-    summary.update(_frame_interval(stats, traj_path, stride, frame_interval_ps))
+    summary.update(interval)
     for message in summary["warnings"]:
         log.warning(message)  # into the rule's log file
         warnings.warn(message, TrajectoryImportWarning, stacklevel=2)
@@ -170,12 +203,12 @@ def _load_topology(traj_path: Path, topology_path):
         if not traj_path.name.lower().endswith(_SELF_DESCRIBING):
             raise trajectory.TrajectoryError(
                 f"{traj_path}: a '{traj_path.suffix}' trajectory holds no topology; give "
-                f"import.topology, {_TOPOLOGY_HINT}, with the same atoms in the same order")
+                f"a topology, {_TOPOLOGY_HINT}, with the same atoms in the same order")
         topology_path = traj_path
     top_path = Path(topology_path)
     if not top_path.is_file():
         raise trajectory.TrajectoryError(
-            f"{top_path}: topology file not found; check import.topology")
+            f"{top_path}: topology file not found; check the topology path")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # mdtraj chatters about guessed bonds and elements
@@ -192,22 +225,40 @@ def _load_topology(traj_path: Path, topology_path):
 def _select(topology, expression: str, top_name: str, key: str) -> np.ndarray:
     if not isinstance(expression, str) or not expression.strip():
         raise trajectory.TrajectoryError(
-            f"{top_name}: import.{key} must be an mdtraj selection string such as 'element Li', "
+            f"{top_name}: the {key} must be an mdtraj selection string such as 'element Li', "
             f"got {expression!r}")
     try:
         picked = np.asarray(topology.select(expression), dtype=np.int64)
     except Exception as err:  # pyparsing and mdtraj raise several types for bad syntax
         raise trajectory.TrajectoryError(
-            f"{top_name}: import.{key} '{expression}' is not a valid mdtraj selection ({err}); "
-            "see the mdtraj selection language, e.g. 'element Li', 'resname SOL', 'water'") from err
+            f"{top_name}: the {key} '{expression}' is not a valid mdtraj selection "
+            f"({_selection_reason(err, expression)}); valid ones read like {_SELECTION_EXAMPLES}"
+        ) from None
     if picked.size == 0:
         elements = sorted({a.element.symbol for a in topology.atoms if a.element is not None})
         residues = sorted({r.name for r in topology.residues})
         raise trajectory.TrajectoryError(
-            f"{top_name}: import.{key} '{expression}' selects no atoms; this topology holds "
+            f"{top_name}: the {key} '{expression}' selects no atoms; this topology holds "
             f"elements {elements} and residues {residues[:20]}{' ...' if len(residues) > 20 else ''}; "
             "fix the selection")
     return picked
+
+
+_SELECTION_EXAMPLES = ("'element Li', 'name O and resname HOH', 'water', 'index 0 to 99' "
+                       "(mdtraj's atom selection language)")
+
+
+def _selection_reason(err: Exception, expression: str) -> str:
+    """mdtraj's reason for rejecting a selection, in one short line.
+
+    pyparsing's message may list the whole grammar ("Expected {Group:({'all' | ...") and
+    repeats the expression with a caret line; only "found ... (at char n)" is kept of it.
+    """
+    text = str(err).split("\n")[0]
+    text = re.sub(r",?\s*\(line:\d+, col:\d+\).*$", "", text)  # position again, the expression
+    text = re.sub(r"^Expected \{.*\}\s*,?\s*(?=found)", "expected a keyword or value, ", text)
+    text = " ".join(text.split())
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def _atomic_numbers(topology, top_name: str) -> np.ndarray:
@@ -222,7 +273,7 @@ def _atomic_numbers(topology, top_name: str) -> np.ndarray:
             f"{top_name}: {unknown.size} atom(s) have no known element, e.g. atoms {shown}; "
             "the graph embeds atoms by element: give a topology that records elements (a PDB "
             "with the element column, a psf or prmtop), or leave those atoms out with "
-            "import.atoms, e.g. 'not element VS' for virtual sites (TIP4P's MW)")
+            "the atoms to keep, e.g. 'not element VS' for virtual sites (TIP4P's MW)")
     return numbers
 
 
@@ -242,8 +293,8 @@ def _targets(topology, selection: str, molecular: bool, top_name: str) -> np.nda
                            for k in sorted(sizes))
         raise trajectory.TrajectoryError(
             f"{top_name}: molecular targets need the same number of selected atoms in every "
-            f"residue, but import.selection '{selection}' gives {detail}; narrow the selection "
-            "(e.g. 'water' or 'resname HOH') or set import.molecular: false")
+            f"residue, but the selection '{selection}' gives {detail}; narrow the selection "
+            "(e.g. 'water' or 'resname HOH') or make the targets single atoms (molecular: false)")
     return np.array(list(groups.values()), dtype=np.int64)
 
 
@@ -384,8 +435,12 @@ class _TimeStats:
         self.max_abs = max(self.max_abs, float(np.abs(t).max()))
 
 
-def _frame_interval(stats: dict, traj_path: Path, stride: int, configured) -> dict:
-    """Decide the frame interval (ps): config first, else the file's times; collect warnings."""
+def _frame_interval(stats: dict, traj_path: Path, stride: int, configured, trust: bool) -> dict:
+    """Decide the frame interval (ps): config first, else the file's times; collect warnings.
+
+    Raises FrameIntervalMismatch where the configured value contradicts the file's
+    uniform times, unless `trust`.
+    """
     times: _TimeStats = stats["times"]
     notes: list[str] = []
     file_dt, uniform = None, None
@@ -405,10 +460,12 @@ def _frame_interval(stats: dict, traj_path: Path, stride: int, configured) -> di
     if configured is not None:
         source, value = "config", float(configured)
         if file_dt is not None and abs(file_dt - value) > _INTERVAL_RTOL * value:
+            if not trust:
+                raise FrameIntervalMismatch(traj_path, value, file_dt, stride)
             notes.append(
-                f"{traj_path}: frame_interval_ps from config is {value:g} ps but the file's frames "
-                f"(stride {stride}) are {file_dt:g} ps apart; the config value is used: set it to "
-                f"{file_dt:g} if the file is right")
+                f"{traj_path}: frame_interval_ps is {value:g} ps but the file's frames "
+                f"(stride {stride}) are {file_dt:g} ps apart; the configured value is used, as "
+                "trust_frame_interval asks")
     elif file_dt is not None:
         source, value = "file", file_dt
     else:

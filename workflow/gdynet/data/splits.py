@@ -8,12 +8,12 @@ mixing frames of one time window:
 * Si-Au: first 12.5 ns train + validation, last 12.5 ns test -> `by_time`;
 * PEO/LiTFSI: trajectory a trains (and validates), b-e test -> `by_trajectory`.
 
-`make` picks one of them from a system's ``split`` config. A split is a list of
-half-open global frame ranges ``[start, stop)`` (store.Segment frames); time-lagged
-pairs are formed inside one range only. Each function refuses an empty split, and
-`check_lags` refuses lag times (and CK horizons) that no range of a split can hold,
-before any model is trained. Errors name the config key to change; pass `key`, the
-config path of the setting (e.g. "systems.siau.split").
+`make` picks one of them from a split specification (a mode and that function's
+arguments). A split is a list of half-open global frame ranges ``[start, stop)``
+(store.Segment frames); time-lagged pairs are formed inside one range only. Each
+function refuses an empty split, and `check_lag` refuses a lag time that no range of a
+split can hold. Errors speak of values and of the argument names used here (train_ns,
+val_fraction, ...); the workflow adds where in the config they came from.
 """
 
 from __future__ import annotations
@@ -21,11 +21,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
+import numpy as np
+
 SPLITS = ("train", "val", "test")
 
 
-def time_fractions(segments: Sequence, train: float, val: float, test: float, *,
-                   key: str = "split") -> dict:
+def time_fractions(segments: Sequence, train: float, val: float, test: float) -> dict:
     """Cut every segment in time order into train, validation and test pieces.
 
     segments: objects with ``name``/``start``/``stop`` global frame indices (store.Segment).
@@ -33,8 +34,9 @@ def time_fractions(segments: Sequence, train: float, val: float, test: float, *,
     Returns {"train": [[start, stop], ...], "val": [...], "test": [...]}.
     """
     if abs(train + val + test - 1) > 1e-9 or min(train, val, test) <= 0:
-        raise ValueError(f"{key}: split fractions must be positive and sum to 1, got "
-                         f"train={train}, val={val}, test={test}")
+        raise ValueError(f"the split fractions must be positive and sum to 1, got train={train}, "
+                         f"val={val}, test={test}")
+    fractions = {"train": train, "val": val, "test": test}
     out = {name: [] for name in SPLITS}
     for seg in _checked(segments):
         length = seg.stop - seg.start
@@ -42,15 +44,15 @@ def time_fractions(segments: Sequence, train: float, val: float, test: float, *,
         cut2 = seg.start + round((train + val) * length)
         for name, (a, b) in zip(SPLITS, ((seg.start, cut1), (cut1, cut2), (cut2, seg.stop))):
             if b <= a:
-                raise ValueError(f"segment '{seg.name}' ({length} frames) leaves the "
-                                 f"'{name}' split empty; use longer trajectories or other "
-                                 f"fractions ({key}.{name})")
+                raise ValueError(f"trajectory '{seg.name}' ({length} frames) leaves the '{name}' "
+                                 f"split empty with the fraction {name} = {fractions[name]}; use "
+                                 "longer trajectories or a larger fraction")
             out[name].append([a, b])
     return out
 
 
 def by_time(segments: Sequence, frame_interval_ps: float, *, train_ns: float, val_ns: float,
-            test_ns: float | None = None, key: str = "split") -> dict:
+            test_ns: float | None = None) -> dict:
     """Cut every segment by durations: the first train_ns, the next val_ns, the last test_ns.
 
     The Si-Au interface (25 ns): "train and validate using the first 12.5 ns, ... the
@@ -65,27 +67,30 @@ def by_time(segments: Sequence, frame_interval_ps: float, *, train_ns: float, va
     Durations are rounded to whole frames. Returns {"train": [[start, stop]], ...}.
     """
     _check_positive(frame_interval_ps, "frame interval (ps)")
-    for name, value in (("train_ns", train_ns), ("val_ns", val_ns), ("test_ns", test_ns)):
-        if value is not None and not (math.isfinite(value) and value > 0):
-            raise ValueError(f"{key}.{name} must be a positive duration in ns, got {value!r}")
-    n_train, n_val = (round(t * 1000 / frame_interval_ps) for t in (train_ns, val_ns))
-    n_test = None if test_ns is None else round(test_ns * 1000 / frame_interval_ps)
-    for name, n, t in (("train_ns", n_train, train_ns), ("val_ns", n_val, val_ns),
-                       ("test_ns", n_test, test_ns)):
-        if n is not None and n < 1:
-            raise ValueError(f"{key}.{name} = {t:g} ns is shorter than one frame "
+    durations = {"train_ns": train_ns, "val_ns": val_ns, "test_ns": test_ns}
+    frames = {}
+    for name, value in durations.items():
+        if value is None:
+            frames[name] = None
+            continue
+        if not (math.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be a positive duration in ns, got {value!r}")
+        frames[name] = round(value * 1000 / frame_interval_ps)
+        if frames[name] < 1:
+            raise ValueError(f"{name} = {value:g} ns is shorter than one frame "
                              f"({frame_interval_ps:g} ps); the split would be empty")
+    n_train, n_val, n_test = frames["train_ns"], frames["val_ns"], frames["test_ns"]
     out = {name: [] for name in SPLITS}
     for seg in _checked(segments):
         length = seg.stop - seg.start
         need = n_train + n_val + (n_test if n_test is not None else 1)
         if need > length:
-            asked = (f"train_ns + val_ns + test_ns = {need} frames" if n_test is not None else
-                     f"train_ns + val_ns = {need - 1} frames and at least one test frame")
+            asked = ("train_ns + val_ns + test_ns" if n_test is not None else
+                     "train_ns + val_ns and at least one test frame")
             raise ValueError(
-                f"segment '{seg.name}' has {length} frames ({length * frame_interval_ps / 1000:g} "
-                f"ns at {frame_interval_ps:g} ps), fewer than {key}.{asked}; shorten the "
-                f"durations in {key} or use longer trajectories")
+                f"trajectory '{seg.name}' has {length} frames ({length * frame_interval_ps / 1000:g} "
+                f"ns at {frame_interval_ps:g} ps), fewer than the {need} frames of {asked}; "
+                "shorten the durations or use longer trajectories")
         test_start = seg.stop - n_test if n_test is not None else seg.start + n_train + n_val
         out["train"].append([seg.start, seg.start + n_train])
         out["val"].append([seg.start + n_train, seg.start + n_train + n_val])
@@ -94,8 +99,7 @@ def by_time(segments: Sequence, frame_interval_ps: float, *, train_ns: float, va
 
 
 def by_trajectory(segments: Sequence, *, train: Sequence[str], test: Sequence[str],
-                  val: Sequence[str] | None = None, val_fraction: float | None = None,
-                  key: str = "split") -> dict:
+                  val: Sequence[str] | None = None, val_fraction: float | None = None) -> dict:
     """Assign whole segments (trajectories, by name) to the splits.
 
     train, test: segment names (the trajectory files' stems in the frame store).
@@ -113,26 +117,25 @@ def by_trajectory(segments: Sequence, *, train: Sequence[str], test: Sequence[st
         if names is None:
             continue
         if isinstance(names, str) or not isinstance(names, Sequence):
-            raise ValueError(f"{key}.{name} must be a list of trajectory names, got {names!r}")
+            raise ValueError(f"{name} must be a list of trajectory names, got {names!r}")
         unknown = [n for n in names if n not in by_name]
         if unknown:
-            raise ValueError(f"{key}.{name} names trajectories {unknown} that the system does "
-                             f"not have; its trajectories are {sorted(by_name)}")
+            raise ValueError(f"{name} names trajectories {unknown} that the system does not "
+                             f"have; its trajectories are {sorted(by_name)}")
         if not names:
-            raise ValueError(f"{key}.{name} is empty: the '{name}' split would hold no frames; "
-                             f"name at least one of {sorted(by_name)}")
+            raise ValueError(f"{name} is empty: the '{name}' split would hold no frames; name at "
+                             f"least one of {sorted(by_name)}")
     if (val is None) == (val_fraction is None):
-        raise ValueError(f"give either {key}.val (validation trajectories) or "
-                         f"{key}.val_fraction (the end of each training trajectory), not "
-                         f"{'both' if val is not None else 'neither'}")
+        raise ValueError("give either val (validation trajectories) or val_fraction (the end of "
+                         f"each training trajectory), not {'both' if val is not None else 'neither'}")
     if val is None and not (0 < val_fraction < 1):
-        raise ValueError(f"{key}.val_fraction must lie in (0, 1), got {val_fraction!r}")
+        raise ValueError(f"val_fraction must lie in (0, 1), got {val_fraction!r}")
     seen = {}
     for name, names in lists.items():
         for n in names or ():
             if n in seen:
-                raise ValueError(f"trajectory '{n}' is in both {key}.{seen[n]} and {key}.{name}; "
-                                 "a trajectory belongs to one split")
+                raise ValueError(f"trajectory '{n}' is in both {seen[n]} and {name}; a trajectory "
+                                 "belongs to one split")
             seen[n] = name
     order = list(by_name)  # segment (time) order
     out = {name: [] for name in SPLITS}
@@ -141,9 +144,9 @@ def by_trajectory(segments: Sequence, *, train: Sequence[str], test: Sequence[st
         if val is None:
             cut = seg.stop - round(val_fraction * (seg.stop - seg.start))
             if not seg.start < cut < seg.stop:
-                raise ValueError(f"segment '{n}' ({seg.stop - seg.start} frames) leaves the "
+                raise ValueError(f"trajectory '{n}' ({seg.stop - seg.start} frames) leaves the "
                                  f"{'val' if cut >= seg.stop else 'train'} split empty with "
-                                 f"{key}.val_fraction = {val_fraction}; change it")
+                                 f"val_fraction = {val_fraction}")
             out["train"].append([seg.start, cut])
             out["val"].append([cut, seg.stop])
         else:
@@ -154,104 +157,67 @@ def by_trajectory(segments: Sequence, *, train: Sequence[str], test: Sequence[st
     return out
 
 
-def make(segments: Sequence, frame_interval_ps: float, config: Mapping, *,
-         key: str = "split") -> dict:
-    """Splits from a system's ``split`` config (`key` is its path, for messages).
+_MODES = {
+    "fractions": (time_fractions, {"train", "val", "test"}, set()),
+    "time": (by_time, {"train_ns", "val_ns"}, {"test_ns"}),
+    "trajectory": (by_trajectory, {"train", "test"}, {"val", "val_fraction"}),
+}
 
-    {mode: fractions, train, val, test}          -> time_fractions (mode may be left out)
-    {mode: time, train_ns, val_ns[, test_ns]}    -> by_time
+
+def make(segments: Sequence, frame_interval_ps: float, spec: Mapping) -> dict:
+    """Splits from a specification: a `mode` and the arguments of its function.
+
+    {mode: fractions, train, val, test}                 -> time_fractions (mode may be left out)
+    {mode: time, train_ns, val_ns[, test_ns]}           -> by_time
     {mode: trajectory, train, test, val | val_fraction} -> by_trajectory
     """
-    config = dict(config)
-    mode = config.pop("mode", "fractions")
-    functions = {
-        "fractions": (lambda **kw: time_fractions(segments, **kw, key=key), {"train", "val", "test"}, set()),
-        "time": (lambda **kw: by_time(segments, frame_interval_ps, **kw, key=key),
-                 {"train_ns", "val_ns"}, {"test_ns"}),
-        "trajectory": (lambda **kw: by_trajectory(segments, **kw, key=key),
-                       {"train", "test"}, {"val", "val_fraction"}),
-    }
-    if mode not in functions:
-        raise ValueError(f"{key}.mode must be one of {list(functions)}, got {mode!r}")
-    function, required, optional = functions[mode]
-    missing = sorted(required - set(config))
-    unknown = sorted(set(config) - required - optional)
+    spec = dict(spec)
+    mode = spec.pop("mode", "fractions")
+    if mode not in _MODES:
+        raise ValueError(f"mode must be one of {list(_MODES)}, got {mode!r}")
+    function, required, optional = _MODES[mode]
+    missing, unknown = sorted(required - set(spec)), sorted(set(spec) - required - optional)
     if missing or unknown:
-        raise ValueError(f"{key} (mode {mode}) " + "; ".join(
-            part for part in (f"lacks {missing}" if missing else "",
-                              f"has unknown keys {unknown}" if unknown else "") if part)
-            + f"; it takes {sorted(required)}" + (f" and optionally {sorted(optional)}" if optional else ""))
-    ranges = function(**config)
-    check_ranges(ranges, key=key)
+        problems = [f"lacks {missing}" if missing else "", f"has unknown keys {unknown}" if unknown else ""]
+        raise ValueError(f"the '{mode}' split {'; '.join(p for p in problems if p)}; it takes "
+                         f"{sorted(required)}" + (f" and optionally {sorted(optional)}" if optional else ""))
+    ranges = (function(segments, frame_interval_ps, **spec) if mode == "time"
+              else function(segments, **spec))
+    check_ranges(ranges)
     return ranges
 
 
-def check_ranges(ranges: Mapping, *, key: str = "split") -> None:
+def check_ranges(ranges: Mapping) -> None:
     """Every split exists and holds at least one non-empty [start, stop) range."""
     for name in SPLITS:
         r = ranges.get(name)
         if not r:
-            raise ValueError(f"the '{name}' split is empty; give it frames ({key})")
+            raise ValueError(f"the '{name}' split is empty; give it frames")
         for a, b in r:
             if not (0 <= a < b):
-                raise ValueError(f"the '{name}' split holds an empty or invalid range "
-                                 f"[{a}, {b}); check {key}")
+                raise ValueError(f"the '{name}' split holds an empty or invalid range [{a}, {b})")
 
 
-def check_lag(ranges, lag_frames: int, split: str, what: str = "lag time", *,
-              key: str | None = None, frame_interval_ps: float | None = None) -> None:
-    """Fail if `lag_frames` is too long for every range of a split (no pair would exist).
-
-    key: the config key that set the lag (e.g. "systems.siau.models.gdynet.lags_ps"),
-    named in the message; frame_interval_ps adds the times in ps.
-    """
+def check_lag(ranges, lag_frames: int, split: str, frame_interval_ps: float,
+              what: str = "lag time") -> None:
+    """Fail if `lag_frames` is too long for every range of a split (no pair would exist)."""
     if not ranges:
         raise ValueError(f"the '{split}' split is empty; no {what} can be applied to it")
     longest = max(b - a for a, b in ranges)
     if lag_frames >= longest:
-        ps = (lambda n: f" = {n * frame_interval_ps:g} ps") if frame_interval_ps else (lambda n: "")
-        fix = f"shorten {key}" if key else "shorten it"
-        raise ValueError(f"{key + ': ' if key else ''}the {what} ({lag_frames} frames"
-                         f"{ps(lag_frames)}) is not shorter than the longest '{split}' range "
-                         f"({longest} frames{ps(longest)}); {fix} or give the '{split}' split "
-                         "longer trajectories")
+        raise ValueError(f"the {what} of {lag_frames} frames ({lag_frames * frame_interval_ps:g} "
+                         f"ps) is not shorter than the longest '{split}' range ({longest} frames, "
+                         f"{longest * frame_interval_ps:g} ps); choose a shorter one or give the "
+                         f"'{split}' split longer trajectories")
 
 
-def check_lags(ranges: Mapping, frame_interval_ps: float, lags_ps: Sequence[float], *,
-               ck_steps: int | None = None, key: str = "lags_ps",
-               ck_key: str = "ck_steps") -> list[int]:
-    """Check a model's lag times against the splits, before anything is trained.
-
-    Every lag must be a whole number of frames and shorter than the longest train
-    and validation range (the model is trained and selected on pairs at that lag);
-    with ck_steps, the CK horizon lag x ck_steps must be shorter than the longest test
-    range for every lag, since any of them may become τ*. key / ck_key are the config
-    paths named in errors (e.g. "systems.peo.models.gdynet.lags_ps",
-    "systems.peo.koopman.ck_steps"). Returns the lags in frames.
-    """
-    check_ranges(ranges)
-    out = []
-    for lag_ps in lags_ps:
-        lag = to_frames(lag_ps, frame_interval_ps, key=key)
-        for split in ("train", "val"):
-            check_lag(ranges[split], lag, split, key=key, frame_interval_ps=frame_interval_ps)
-        if ck_steps is not None:
-            check_lag(ranges["test"], lag * ck_steps, "test",
-                      what=f"CK horizon (lag {lag_ps:g} ps x {ck_key} = {ck_steps})",
-                      key=f"{key} or {ck_key}", frame_interval_ps=frame_interval_ps)
-        out.append(lag)
-    return out
-
-
-def to_frames(time_ps: float, frame_interval_ps: float, what: str = "lag time", *,
-              key: str | None = None) -> int:
+def to_frames(time_ps: float, frame_interval_ps: float, what: str = "lag time") -> int:
     """Convert a time in ps to a whole number of frames, or fail saying why."""
     _check_positive(frame_interval_ps, "frame interval (ps)")
     n = time_ps / frame_interval_ps
     if not math.isfinite(n) or n < 1 or abs(n - round(n)) > 1e-6:
-        raise ValueError(f"{key + ': ' if key else ''}the {what} {time_ps:g} ps is not a positive "
-                         f"whole multiple of the frame interval {frame_interval_ps:g} ps; choose "
-                         "a multiple of it")
+        raise ValueError(f"the {what} {time_ps:g} ps is not a positive whole multiple of the frame "
+                         f"interval {frame_interval_ps:g} ps; choose a multiple of it")
     return int(round(n))
 
 
@@ -264,6 +230,11 @@ def pieces(values, ranges) -> list:
     if start != len(values):
         raise ValueError(f"{len(values)} rows do not match the ranges' {start} frames")
     return out
+
+
+def frames_of(ranges) -> np.ndarray:
+    """Global frame numbers (int64) of half-open ranges, concatenated in range order."""
+    return np.concatenate([np.arange(a, b, dtype=np.int64) for a, b in ranges] + [np.zeros(0, np.int64)])
 
 
 def _check_positive(value, what):

@@ -86,8 +86,8 @@ def write_frames(paths: Sequence, names: Sequence[str], out_dir, frame_interval_
     n_atoms = first.n_atoms
     (out_dir / "meta.json").unlink(missing_ok=True)  # the store is incomplete until rewritten
     segments, start = [], 0
-    with io.atomic_path(out_dir / "coords.npy") as c_tmp, \
-            io.atomic_path(out_dir / "lattices.npy") as l_tmp, \
+    with io.atomic_path(out_dir / "coords.npy", 12 * total * n_atoms, "the coordinates") as c_tmp, \
+            io.atomic_path(out_dir / "lattices.npy", 36 * total, "the cells") as l_tmp, \
             _NpyWriter(c_tmp, np.float32, (total, n_atoms, 3)) as coords, \
             _NpyWriter(l_tmp, np.float32, (total, 3, 3)) as lattices:
         for name, info in zip(names, infos):

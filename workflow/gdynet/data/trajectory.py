@@ -81,6 +81,34 @@ class TrajectoryInfo:
     target_index: np.ndarray  # (n,) or (n, k) int64 atom indices
 
 
+@dataclass(frozen=True)
+class Layout:
+    """The shape of a system's trajectories, as far as it is known before frames are read.
+
+    names: one segment name per trajectory (the file stems); n_frames: frames per
+    trajectory, or None where not known yet (a file still to be downloaded or made);
+    n_atoms, n_targets: atoms and targets per frame; volume_A3: the first frame's cell
+    volume, Å^3 (None: unknown).
+    """
+
+    names: tuple[str, ...]
+    n_frames: tuple[int, ...] | None = None
+    n_atoms: int | None = None
+    n_targets: int | None = None
+    volume_A3: float | None = None
+
+
+def layout_of(paths: Sequence[str | Path]) -> Layout:
+    """The Layout of existing trajectory files: headers, the small arrays and one cell."""
+    infos = [inspect(p) for p in paths]
+    check_consistent(infos)
+    _, _, cell = next(iter_frames(infos[0].path, max_chunk_bytes=1))
+    return Layout(names=tuple(Path(p).stem for p in paths),
+                  n_frames=tuple(i.n_frames for i in infos), n_atoms=infos[0].n_atoms,
+                  n_targets=int(infos[0].target_index.shape[0]),
+                  volume_A3=float(abs(np.linalg.det(np.asarray(cell[0], dtype=np.float64)))))
+
+
 # --------------------------------------------------------------------- whole files
 
 

@@ -1,4 +1,9 @@
-"""What each model reads: GDyNet the graphs, the vanilla VAMPnet the target coordinates."""
+"""What each model reads, and how a model is built for a system, by name.
+
+GDyNet reads the graphs; the vanilla VAMPnet reads the target coordinates. Both are
+built from a name ("gdynet" or "vampnet") and their hyperparameters; what depends on the
+system (atoms, targets, the feature width and its standardisation) comes from the data.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import numpy as np
 
 from gdynet.data import store
 from gdynet.learn import training
+from gdynet.learn.model import GDyNet, VAMPNet
 
 MODELS = ("gdynet", "vampnet")
 
@@ -36,4 +42,21 @@ def open_model_data(model: str, frames_dir, graphs_dir=None):
         return frames, training.GraphFrames(*store.open_graphs(graphs_dir))
     if model == "vampnet":
         return frames, training.FeatureFrames(target_coordinates(frames))
+    raise ValueError(f"unknown model '{model}'; expected one of {MODELS}")
+
+
+def build_model(model: str, frames: store.Frames, data, train_ranges, **hyper):
+    """A new, untrained network for this system.
+
+    gdynet: GDyNet over the system's atoms and targets; hyper holds n_states,
+        atom_fea_len, n_conv, batch_norm, radius_A (and optionally hidden_len).
+    vampnet: VAMPNet on the target coordinates, standardised with their mean and
+        standard deviation over the training frames; hyper holds n_states and hidden.
+    Seed torch before calling it for reproducible initial weights.
+    """
+    if model == "gdynet":
+        return GDyNet(frames.atom_types, frames.target_index, **hyper)
+    if model == "vampnet":
+        mean, std = training.feature_mean_std(data, train_ranges)
+        return VAMPNet(data.features.shape[1], mean=mean, std=std, **hyper)
     raise ValueError(f"unknown model '{model}'; expected one of {MODELS}")

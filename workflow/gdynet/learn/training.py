@@ -1,13 +1,21 @@
 """Training and prediction: minimise -VAMP-2 over time-lagged frame pairs (Eq. 5).
 
-The loop does not care which network it trains: a data object turns global
-frame numbers into the tensors the model takes (`GraphFrames` for GDyNet,
-`FeatureFrames` for the vanilla VAMPnet), and `model(*data.batch(frames))`
-returns state probabilities (B, n, k).
+`fit` returns one record of what was learned, a `TrainedModel`: the network, the
+simplex corners of its states, the lag, the settings and a fingerprint of the
+inputs. Its `predict` gives the final, simplex-mapped state probabilities χ, and it is
+saved and loaded whole (`save_model`, `load_model`), so no caller assembles a model
+by hand.
 
-Frames are addressed by global index into the (memory-mapped) arrays. A
-trajectory piece is a half-open frame range (start, stop); a lagged pair
-(t, t + lag) never crosses a range boundary.
+The loop does not care which network it trains: a data object turns global frame
+numbers into the tensors the model takes (`GraphFrames` for GDyNet, `FeatureFrames`
+for the vanilla VAMPnet), and `model(*data.batch(frames))` returns state
+probabilities (B, n, k). Frames are addressed by global index into the
+(memory-mapped) stores; a trajectory piece is a half-open frame range (start, stop),
+and a lagged pair (t, t + lag) never crosses a range boundary.
+
+Memory is bounded by a budget, never by the trajectory length (`gdynet.learn.memory`):
+training steps hold as many frame pairs as `batch_pairs` target pairs need, capped by
+the budget; validation, calibration and prediction stream chunks that fit it.
 """
 
 from __future__ import annotations
@@ -16,19 +24,21 @@ import hashlib
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
 
 from gdynet import io, logs
-from gdynet.learn import simplex
+from gdynet.data.splits import frames_of
+from gdynet.learn import memory, simplex
 from gdynet.learn.model import MODELS
 from gdynet.learn.vamp import CovarianceAccumulator, vamp2_score
 
-VAL_PAIRS_MAX = 20_000  # validation pairs per epoch (fixed, seeded sample)
-CHECKPOINT_FORMAT = 1
-MODEL_FORMAT = 1
+CHECKPOINT_FORMAT = 2
+MODEL_FORMAT = 2
 
 
 # --------------------------------------------------------------------- data
@@ -72,6 +82,7 @@ class GraphFrames:
         self.nbr_idx = nbr_idx
         self.nbr_dist = nbr_dist
         self.n_atoms = nbr_idx.shape[1]
+        self.n_neighbors = nbr_idx.shape[2]
 
     def __len__(self) -> int:
         return self.nbr_idx.shape[0]
@@ -97,6 +108,8 @@ class FeatureFrames:
     features: (F, D) array (e.g. flattened coordinates in Å), memmap welcome.
     batch(frames (B,)) -> (features (B, D) float32,) CPU tensor.
     """
+
+    n_neighbors = 0
 
     def __init__(self, features):
         if len(features.shape) != 2:
@@ -148,11 +161,6 @@ def _check_ranges(ranges, n_frames: int | None = None) -> list[tuple[int, int]]:
     return out
 
 
-def _range_frames(ranges) -> np.ndarray:
-    """Frame numbers (int64) of checked half-open ranges, concatenated in range order."""
-    return np.concatenate([np.arange(a, b, dtype=np.int64) for a, b in ranges] + [np.zeros(0, np.int64)])
-
-
 def lagged_pairs(ranges, lag: int) -> np.ndarray:
     """Start frames t (int64, in range order) of all pairs (t, t + lag) inside one half-open range.
 
@@ -161,7 +169,111 @@ def lagged_pairs(ranges, lag: int) -> np.ndarray:
     if int(lag) != lag or lag < 1:
         raise ValueError(f"lag must be a positive whole number of frames, got {lag}")
     lag = int(lag)
-    return _range_frames([(a, b - lag) for a, b in _check_ranges(ranges) if b - a > lag])
+    return frames_of([(a, b - lag) for a, b in _check_ranges(ranges) if b - a > lag])
+
+
+def input_fingerprint(*paths) -> str:
+    """A cheap fingerprint of input files: size, mtime and sampled bytes of each.
+
+    Reads at most 3 × 64 KiB per file (start, middle, end), so it costs nothing next
+    to training, yet any rewrite of a store (new data of the same shape, other graph
+    settings) changes it: a rewritten file has a new mtime.
+    """
+    h = hashlib.sha256()
+    for path in sorted(str(p) for p in paths):
+        stat = Path(path).stat()
+        h.update(f"{Path(path).name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+        with open(path, "rb") as f:
+            for offset in (0, stat.st_size // 2, max(stat.st_size - 65536, 0)):
+                f.seek(offset)
+                h.update(f.read(65536))
+    return h.hexdigest()[:16]
+
+
+# --------------------------------------------------------------------- settings
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """What defines a training run besides the network and the data.
+
+    epochs, steps_per_epoch: the length of the run; batch_pairs: time-lagged target pairs
+    per step (capped by the memory budget; see `gdynet.learn.memory`); learning_rate:
+    Adam's; seed: batches and initial weights; memory_budget_gb: working memory of a
+    step or an inference chunk, GiB; val_pairs: target pairs of the fixed validation
+    sample; precision: "float32" or "bf16" (autocast of the network on CUDA; the VAMP-2
+    covariances and their eigenproblem stay in float64); epsilon: VAMP-2's eigenvalue
+    cut-off.
+    """
+
+    epochs: int
+    steps_per_epoch: int
+    batch_pairs: int
+    learning_rate: float
+    seed: int
+    memory_budget_gb: float = 4.0
+    val_pairs: int = 20_000
+    precision: str = "float32"
+    epsilon: float = 1e-6
+
+    def __post_init__(self):
+        for name in ("epochs", "steps_per_epoch", "batch_pairs", "val_pairs"):
+            value = getattr(self, name)
+            if int(value) != value or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value}")
+        if self.batch_pairs < 2:
+            raise ValueError("batch_pairs must be >= 2 (a covariance needs two samples)")
+        if not self.learning_rate > 0:
+            raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
+        if not self.memory_budget_gb > 0:
+            raise ValueError(f"memory_budget_gb must be positive, got {self.memory_budget_gb}")
+        if self.precision not in ("float32", "bf16"):
+            raise ValueError(f"precision must be 'float32' or 'bf16', got {self.precision!r}")
+
+    @property
+    def budget_bytes(self) -> float:
+        return self.memory_budget_gb * 2**30
+
+
+# --------------------------------------------------------------------- the record
+
+
+@dataclass
+class TrainedModel:
+    """What `fit` learned, saved and loaded whole.
+
+    net: the network (best on validation VAMP-2), in eval mode.
+    corners: (k, k) simplex corners of its states (`gdynet.learn.simplex`): `predict`
+        maps the raw softmax through them, so state 0 is the most populated.
+    lag_frames, frame_interval_ps: the lag τ it was trained at (τ = lag_frames × interval).
+    settings: the TrainSettings; fingerprint: the run's identity (network, inputs,
+        ranges, settings); metrics: one row per epoch (epoch, train_vamp2, val_vamp2,
+        seconds); frame_pairs: the frame pairs of every training step (after the cap).
+    """
+
+    net: torch.nn.Module
+    corners: np.ndarray
+    lag_frames: int
+    frame_interval_ps: float
+    settings: TrainSettings
+    fingerprint: str
+    metrics: pd.DataFrame
+    frame_pairs: int
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def lag_ps(self) -> float:
+        return self.lag_frames * self.frame_interval_ps
+
+    @property
+    def n_states(self) -> int:
+        return int(self.corners.shape[0])
+
+    def predict(self, data, frames, *, device="auto", log=None) -> np.ndarray:
+        """State probabilities χ (len(frames), n, k) float32 of the given frames, on the simplex."""
+        raw = predict_frames(self.net, data, frames, budget_bytes=self.settings.budget_bytes,
+                             device=device, log=log)
+        return simplex.to_simplex(raw, self.corners)
 
 
 # --------------------------------------------------------------------- helpers
@@ -175,7 +287,14 @@ def resolve_device(device="auto") -> torch.device:
 
 
 def _to_device(tensors, device: torch.device) -> tuple[torch.Tensor, ...]:
-    return tuple(t.to(device, non_blocking=True) for t in tensors)
+    if device.type == "cuda":  # page-locked host memory makes the copy asynchronous
+        return tuple(t.pin_memory().to(device, non_blocking=True) for t in tensors)
+    return tuple(t.to(device) for t in tensors)
+
+
+def _autocast(device: torch.device, precision: str):
+    enabled = precision == "bf16" and device.type == "cuda"
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)
 
 
 def _model_kind(model: torch.nn.Module) -> str:
@@ -190,16 +309,7 @@ def _plain(obj):
     return json.loads(json.dumps(obj, default=lambda x: x.tolist() if hasattr(x, "tolist") else str(x)))
 
 
-def _fingerprint(model, data, **hyper) -> str:
-    """Hash of everything that defines a run except its length (epochs) and device."""
-    spec = dict(
-        model=_model_kind(model),
-        init=model.init_kwargs,
-        shapes={k: list(v.shape) for k, v in model.state_dict().items()},
-        n_frames=len(data),
-        data=type(data).__name__,
-        **hyper,
-    )
+def _digest(spec: dict) -> str:
     return hashlib.sha256(json.dumps(_plain(spec), sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -221,8 +331,12 @@ def _set_rng_state(rng: np.random.Generator, state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def _load_checkpoint(path, fingerprint: str, log):
-    """The checkpoint dict when `path` holds a loadable checkpoint of this run, else None."""
+def _load_checkpoint(path, fingerprint: str, epochs: int, log):
+    """The checkpoint dict when `path` holds a resumable checkpoint of this run, else None.
+
+    Resumable: same fingerprint (network, inputs, ranges, settings but the length) and
+    no more epochs than asked. Anything else starts over, and says why.
+    """
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
@@ -234,31 +348,48 @@ def _load_checkpoint(path, fingerprint: str, log):
         log.warning("checkpoint %s has an unknown format; starting over", path)
         return None
     if ckpt.get("fingerprint") != fingerprint:
-        log.info("checkpoint %s has fingerprint %s but this run is %s (different hyperparameters); starting over",
-                 path, ckpt.get("fingerprint"), fingerprint)
+        log.info("checkpoint %s belongs to another run (fingerprint %s, this run %s: other inputs, "
+                 "graphs or settings); starting over", path, ckpt.get("fingerprint"), fingerprint)
+        return None
+    if len(ckpt["metrics"]) > epochs:
+        log.info("checkpoint %s holds %d epochs, more than the %d asked for; starting over",
+                 path, len(ckpt["metrics"]), epochs)
         return None
     return ckpt
 
 
-@torch.no_grad()
-def evaluate(model, data, starts: np.ndarray, lag: int, *, batch_size: int, device, epsilon: float = 1e-6) -> float:
-    """VAMP-2 of the model over the pairs (t, t + lag) for t in `starts`, in eval mode.
+# --------------------------------------------------------------------- evaluation
 
-    Covariances are accumulated batch by batch (float64), so any number of pairs fits.
+
+@torch.no_grad()
+def _covariances(model, data, starts: np.ndarray, lag: int, *, chunk_frames: int, device,
+                 precision: str = "float32") -> CovarianceAccumulator:
+    """Mean-free covariances of the model's states over the pairs (t, t + lag), t in `starts`.
+
+    Streams chunks of at most `chunk_frames` frames (both ends of each pair); eval mode.
     """
     device = resolve_device(device)
     was_training = model.training
     model.eval()
     acc = CovarianceAccumulator()
+    per_chunk = max(1, chunk_frames // 2)
     try:
-        for a in range(0, len(starts), batch_size):
-            s = starts[a : a + batch_size]
-            out = model(*_to_device(data.batch(np.concatenate([s, s + lag])), device))
+        for a in range(0, len(starts), per_chunk):
+            s = starts[a : a + per_chunk]
+            with _autocast(device, precision):
+                out = model(*_to_device(data.batch(np.concatenate([s, s + lag])), device))
             k = out.shape[-1]
             acc.add(out[: len(s)].reshape(-1, k), out[len(s) :].reshape(-1, k))
     finally:
         model.train(was_training)
-    return acc.score(epsilon)
+    return acc
+
+
+def evaluate(model, data, starts: np.ndarray, lag: int, *, chunk_frames: int, device,
+             epsilon: float = 1e-6, precision: str = "float32") -> float:
+    """VAMP-2 of the model over the pairs (t, t + lag), t in `starts`, streamed (eval mode)."""
+    return _covariances(model, data, starts, lag, chunk_frames=chunk_frames, device=device,
+                        precision=precision).score(epsilon)
 
 
 # --------------------------------------------------------------------- fit
@@ -271,88 +402,76 @@ def fit(
     train_ranges,
     val_ranges,
     lag: int,
-    epochs: int,
-    steps_per_epoch: int,
-    batch_size: int,
-    lr: float,
-    seed: int,
+    frame_interval_ps: float,
+    settings: TrainSettings,
     checkpoint,
+    inputs: str = "",
     device="auto",
-    epsilon: float = 1e-6,
     log=None,
-) -> pd.DataFrame:
+) -> TrainedModel:
     """Train `model` by maximising the VAMP-2 score of lagged frame pairs (Eq. 5); Adam.
 
-    data: GraphFrames / FeatureFrames (anything with __len__ and batch(frames)).
+    data: GraphFrames / FeatureFrames (anything with __len__, n_neighbors and batch(frames)).
     train_ranges, val_ranges: half-open (start, stop) frame ranges; pairs never cross them.
-    lag: τ in frames. Each of `steps_per_epoch` steps draws `batch_size` random pairs
-        (with replacement) from the training ranges, runs the model on both frames of
-        every pair (one forward pass of 2·batch_size frames), flattens (B, n, k) ->
-        (B·n, k) and takes one Adam step on -VAMP-2: one score over all targets and
-        pairs of the batch.
-    After every epoch: validation VAMP-2 (eval mode) on a fixed seeded sample of at
-        most VAL_PAIRS_MAX validation pairs, a log line, and a checkpoint written
-        atomically to `checkpoint` (model, optimizer, RNG states, metrics, best weights
-        and a fingerprint of the hyperparameters).
-    Resuming: if `checkpoint` exists and its fingerprint matches (same model
-        constructor arguments, data length, ranges, lag, steps, batch, lr, seed, epsilon;
-        `epochs` and `device` may differ), training continues after its last epoch;
-        otherwise the mismatch is logged and training starts over.
-    Reproducibility: batches come from a numpy Generator seeded with `seed`; torch is
-        seeded too. Initial weights are the caller's: seed the model's construction
-        (torch.manual_seed(seed) before building it) for a reproducible run.
-
-    The model is moved to the device and left holding the best-on-validation weights.
-    Returns one row per epoch: epoch (1-based), train_vamp2 (mean over the epoch's
-    steps), val_vamp2, seconds (wall time of the epoch).
+    lag: τ in frames; frame_interval_ps: ps per frame (recorded with the model).
+    settings: epochs, steps, batch, learning rate, seed, memory budget (TrainSettings).
+    Each step draws frame pairs (with replacement) from the training ranges, as many as
+        `settings.batch_pairs` target pairs need but no more than the memory budget
+        holds (`gdynet.learn.memory.plan_batches`, logged), runs the model on both
+        frames of every pair, flattens (B, n, k) -> (B·n, k) and takes one Adam step on
+        -VAMP-2: one score over all targets and pairs of the batch.
+    After every epoch: validation VAMP-2 (eval mode, streamed) on a fixed seeded sample
+        of at most `settings.val_pairs` target pairs, a log line, and a checkpoint
+        written atomically to `checkpoint` (model, optimizer, RNG states, metrics, best
+        weights and the run's fingerprint).
+    Resuming: a checkpoint with the same fingerprint (network, `inputs` — a fingerprint
+        of the input files, see `input_fingerprint` —, ranges, lag and settings but
+        `epochs`) and at most `epochs` epochs is continued after its last epoch, with
+        the RNG states it saved, so a killed and resumed run gives the same model as an
+        uninterrupted one. Anything else starts over; the log says why. The caller
+        removes the checkpoint once the model is saved, so that a forced rerun starts
+        afresh.
+    Initial weights are the caller's: seed the model's construction (torch.manual_seed)
+        for a reproducible run.
+    Finally the states are calibrated (simplex corners on a sample of training frames).
     """
     log = log or logs.get()
-    for name, value in dict(epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size).items():
-        if int(value) != value or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value}")
-    if not lr > 0:
-        raise ValueError(f"lr must be positive, got {lr}")
-    if batch_size < 2:
-        raise ValueError("batch_size must be >= 2 pairs (a covariance needs two samples)")
     train_ranges = _check_ranges(train_ranges, len(data))
     val_ranges = _check_ranges(val_ranges, len(data))
     train_starts = lagged_pairs(train_ranges, lag)
     val_starts = lagged_pairs(val_ranges, lag)
     if train_starts.size == 0:
         raise ValueError(f"no training pairs: every training range is shorter than lag + 1 = {lag + 1} frames")
-    if val_starts.size < 2:
-        raise ValueError(
-            f"need >= 2 validation pairs, found {val_starts.size}: validation ranges too short for lag {lag}"
-        )
+    n_targets = _n_targets(model)
+    if val_starts.size * n_targets < 2:
+        raise ValueError(f"need >= 2 validation target pairs, found {val_starts.size * n_targets}: "
+                         f"validation ranges too short for lag {lag}")
 
     device = resolve_device(device)
-    fingerprint = _fingerprint(
-        model,
-        data,
-        train_ranges=train_ranges,
-        val_ranges=val_ranges,
-        lag=int(lag),
-        steps_per_epoch=int(steps_per_epoch),
-        batch_size=int(batch_size),
-        lr=float(lr),
-        seed=int(seed),
-        epsilon=float(epsilon),
-        val_pairs_max=VAL_PAIRS_MAX,
-    )
+    plan = memory.plan_batches(model, data.n_neighbors, n_targets, settings.batch_pairs,
+                               settings.budget_bytes)
+    pairs = plan.frame_pairs
+    run = {k: v for k, v in asdict(settings).items() if k != "epochs"}
+    fingerprint = _digest(dict(model=_model_kind(model), init=model.init_kwargs,
+                               shapes={k: list(v.shape) for k, v in model.state_dict().items()},
+                               inputs=inputs, n_frames=len(data), data=type(data).__name__,
+                               train_ranges=train_ranges, val_ranges=val_ranges, lag=int(lag),
+                               settings=run))
 
     # Fixed validation sample, independent of the training draws.
-    val_rng = np.random.default_rng([int(seed), 1])
-    if val_starts.size > VAL_PAIRS_MAX:
-        val_starts = np.sort(val_rng.choice(val_starts, VAL_PAIRS_MAX, replace=False))
+    val_rng = np.random.default_rng([int(settings.seed), 1])
+    n_val = min(val_starts.size, -(-settings.val_pairs // n_targets))
+    if n_val < val_starts.size:
+        val_starts = np.sort(val_rng.choice(val_starts, n_val, replace=False))
 
-    torch.manual_seed(int(seed))
-    rng = np.random.default_rng(int(seed))
+    torch.manual_seed(int(settings.seed))
+    rng = np.random.default_rng(int(settings.seed))
     model.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
     rows: list[dict] = []
     best_score, best_state = -np.inf, _cpu_state(model)
 
-    ckpt = _load_checkpoint(checkpoint, fingerprint, log)
+    ckpt = _load_checkpoint(checkpoint, fingerprint, settings.epochs, log)
     if ckpt is not None:
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
@@ -360,31 +479,34 @@ def fit(
         rows = list(ckpt["metrics"])
         best_score, best_state = ckpt["best_score"], ckpt["best_state"]
         log.info("resuming from %s after epoch %d (best val VAMP-2 %.4f)", checkpoint, len(rows), best_score)
-        if len(rows) >= epochs:
-            log.info("checkpoint already holds %d epochs (asked for %d); nothing to train", len(rows), epochs)
 
-    log.info("training %s on %s: %d training pairs, %d validation pairs, lag %d frames, "
-             "%d epochs x %d steps x %d pairs", _model_kind(model), device, train_starts.size, val_starts.size,
-             lag, epochs, steps_per_epoch, batch_size)
+    log.info("training %s on %s: %d training and %d validation frame pairs (x %d targets), lag %d "
+             "frames, %d epochs x %d steps x %d frame pairs (%d target pairs; %.2f GiB per step%s)",
+             _model_kind(model), device, train_starts.size, val_starts.size, n_targets, lag,
+             settings.epochs, settings.steps_per_epoch, pairs, plan.target_pairs,
+             plan.step_bytes / 2**30,
+             f", capped by the {settings.memory_budget_gb:g} GiB budget from "
+             f"{settings.batch_pairs} target pairs" if plan.capped else "")
 
     def draw() -> np.ndarray:
-        s = train_starts[rng.integers(0, train_starts.size, batch_size)]
+        s = train_starts[rng.integers(0, train_starts.size, pairs)]
         return np.concatenate([s, s + lag])
 
     # One reader thread prepares the next batch while the current step computes.
     with ThreadPoolExecutor(max_workers=1) as reader:
-        for epoch in range(len(rows) + 1, epochs + 1):
+        for epoch in range(len(rows) + 1, settings.epochs + 1):
             t0 = time.perf_counter()
             model.train()
             score_sum, n_ok = 0.0, 0
             pending = reader.submit(data.batch, draw())
-            for step in range(steps_per_epoch):
-                inputs = pending.result()
-                if step + 1 < steps_per_epoch:
+            for step in range(settings.steps_per_epoch):
+                inputs_now = pending.result()
+                if step + 1 < settings.steps_per_epoch:
                     pending = reader.submit(data.batch, draw())
-                out = model(*_to_device(inputs, device))
+                with _autocast(device, settings.precision):
+                    out = model(*_to_device(inputs_now, device))
                 k = out.shape[-1]
-                score = vamp2_score(out[:batch_size].reshape(-1, k), out[batch_size:].reshape(-1, k), epsilon)
+                score = vamp2_score(out[:pairs].reshape(-1, k), out[pairs:].reshape(-1, k), settings.epsilon)
                 optimizer.zero_grad(set_to_none=True)
                 (-score).backward()
                 # A batch with (near-)degenerate covariance eigenvalues can give an infinite
@@ -394,85 +516,79 @@ def fit(
                     optimizer.step()
                     score_sum += float(score.detach())
                     n_ok += 1
-            if n_ok < steps_per_epoch:
+            if n_ok < settings.steps_per_epoch:
                 log.warning("epoch %d: skipped %d of %d steps with a non-finite score or gradient",
-                            epoch, steps_per_epoch - n_ok, steps_per_epoch)
+                            epoch, settings.steps_per_epoch - n_ok, settings.steps_per_epoch)
             if n_ok == 0:
                 raise RuntimeError(
                     f"every training step of epoch {epoch} gave a non-finite VAMP-2 score or gradient: "
-                    f"lower lr (now {lr}), raise epsilon (now {epsilon}) or check the input data for NaN/inf"
-                )
+                    f"lower the learning rate (now {settings.learning_rate}) or check the input data "
+                    "for NaN/inf")
             train_score = score_sum / n_ok
-            val_score = evaluate(model, data, val_starts, lag, batch_size=batch_size, device=device, epsilon=epsilon)
+            val_score = evaluate(model, data, val_starts, lag, chunk_frames=plan.chunk_frames,
+                                 device=device, epsilon=settings.epsilon, precision=settings.precision)
             if val_score > best_score:
                 best_score, best_state = val_score, _cpu_state(model)
             seconds = time.perf_counter() - t0
             rows.append(dict(epoch=epoch, train_vamp2=train_score, val_vamp2=val_score, seconds=seconds))
             with io.atomic_path(checkpoint) as tmp:
-                torch.save(
-                    dict(
-                        format=CHECKPOINT_FORMAT,
-                        fingerprint=fingerprint,
-                        model=_cpu_state(model),
-                        optimizer=optimizer.state_dict(),
-                        rng=_rng_state(rng),
-                        metrics=rows,
-                        best_score=best_score,
-                        best_state=best_state,
-                    ),
-                    tmp,
-                )
+                torch.save(dict(format=CHECKPOINT_FORMAT, fingerprint=fingerprint,
+                                model=_cpu_state(model), optimizer=optimizer.state_dict(),
+                                rng=_rng_state(rng), metrics=rows, best_score=best_score,
+                                best_state=best_state), tmp)
             log.info("epoch %d/%d  train VAMP-2 %.4f  val VAMP-2 %.4f  (best %.4f)  %.1f s",
-                     epoch, epochs, train_score, val_score, best_score, seconds)
+                     epoch, settings.epochs, train_score, val_score, best_score, seconds)
 
     model.load_state_dict(best_state)
-    return pd.DataFrame(rows, columns=["epoch", "train_vamp2", "val_vamp2", "seconds"])
+    model.eval()
+    corners = state_corners(model, data, train_ranges, seed=settings.seed,
+                            budget_bytes=settings.budget_bytes, device=device, log=log)
+    metrics = pd.DataFrame(rows, columns=["epoch", "train_vamp2", "val_vamp2", "seconds"])
+    return TrainedModel(net=model, corners=corners, lag_frames=int(lag),
+                        frame_interval_ps=float(frame_interval_ps), settings=settings,
+                        fingerprint=fingerprint, metrics=metrics, frame_pairs=pairs)
+
+
+def _n_targets(model) -> int:
+    return int(model.target_index.shape[0]) if hasattr(model, "target_index") else 1
 
 
 # --------------------------------------------------------------------- predict
 
 
-def predict(model, data, ranges, *, batch_size: int = 4096, device="auto", out=None, log=None) -> np.ndarray:
-    """State probabilities of every frame of `ranges`, concatenated in range order.
-
-    Returns (sum of range lengths, n, k) float32. `out` may be a preallocated array
-    (e.g. a np.memmap) of that shape to fill instead.
-    """
-    frames = _range_frames(_check_ranges(ranges, len(data)))
-    return predict_frames(model, data, frames, batch_size=batch_size, device=device, out=out, log=log)
-
-
 @torch.no_grad()
-def predict_frames(model, data, frames, *, batch_size: int = 4096, device="auto", out=None,
-                   log=None) -> np.ndarray:
-    """State probabilities (len(frames), n, k) float32 of the given frame indices, in order.
+def predict_frames(model, data, frames, *, budget_bytes: float = 4 * 2**30, device="auto",
+                   out=None, log=None, precision: str = "float32") -> np.ndarray:
+    """Raw state probabilities (len(frames), n, k) float32 of the given frames, in order.
 
-    The model runs in eval mode on `device` (moved there), `batch_size` frames at a time.
+    The model runs in eval mode on `device` (moved there), in chunks of as many frames
+    as fit `budget_bytes` (`gdynet.learn.memory.chunk_frames`), so memory stays flat in
+    the number of frames. `out` may be a preallocated array (e.g. a np.memmap) to fill.
     """
     log = log or logs.get()
-    if int(batch_size) != batch_size or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
     frames = _check_frames(frames, len(data))
     total = len(frames)
     if total == 0:
         raise ValueError("no frames to predict")
+    chunk = memory.chunk_frames(model, data.n_neighbors, budget_bytes)
     device = resolve_device(device)
     model.to(device)
     was_training = model.training
     model.eval()
     next_report, t0 = 0.1, time.perf_counter()
     try:
-        for done in range(0, total, batch_size):
-            chunk = model(*_to_device(data.batch(frames[done:done + batch_size]), device))
-            chunk = chunk.float().cpu().numpy()
+        for done in range(0, total, chunk):
+            with _autocast(device, precision):
+                part = model(*_to_device(data.batch(frames[done:done + chunk]), device))
+            part = part.float().cpu().numpy()
             if out is None:
-                out = np.empty((total,) + chunk.shape[1:], dtype=np.float32)
-                log.info("predicting %d frames on %s", total, device)
-            elif out.shape != (total,) + chunk.shape[1:]:
-                raise ValueError(f"out has shape {out.shape}, need {(total,) + chunk.shape[1:]}")
-            out[done:done + len(chunk)] = chunk
-            finished = done + len(chunk)
-            if finished >= next_report * total and total > 10 * batch_size:
+                out = np.empty((total,) + part.shape[1:], dtype=np.float32)
+                log.info("predicting %d frames on %s, %d frames at a time", total, device, chunk)
+            elif out.shape != (total,) + part.shape[1:]:
+                raise ValueError(f"out has shape {out.shape}, need {(total,) + part.shape[1:]}")
+            out[done:done + len(part)] = part
+            finished = done + len(part)
+            if finished >= next_report * total and total > 10 * chunk:
                 rate = finished / (time.perf_counter() - t0)
                 log.info("predicted %d/%d frames (%.0f%%, %.0f frames/s)", finished, total,
                          100 * finished / total, rate)
@@ -482,18 +598,24 @@ def predict_frames(model, data, frames, *, batch_size: int = 4096, device="auto"
     return out
 
 
-def state_corners(model, data, ranges, *, max_frames: int = 50_000, seed: int = 0,
-                  device="auto", log=None) -> np.ndarray:
+def predict(trained: TrainedModel, data, ranges, *, device="auto", log=None) -> np.ndarray:
+    """χ on the simplex of every frame of `ranges`, concatenated in range order: (F, n, k)."""
+    return trained.predict(data, frames_of(_check_ranges(ranges, len(data))), device=device, log=log)
+
+
+def state_corners(model, data, ranges, *, max_rows: int = 50_000, seed: int = 0,
+                  budget_bytes: float = 4 * 2**30, device="auto", log=None) -> np.ndarray:
     """The simplex corners (k, k) of the model's states on a sample of `ranges` frames.
 
-    VAMP-2 leaves the scale of the soft states free (see gdynet.learn.simplex); predictions
-    mapped with these corners are crisp, with state 0 the most populated.
+    The sample holds about `max_rows` (frame, target) rows, streamed. VAMP-2 leaves the
+    scale of the soft states free (see gdynet.learn.simplex); predictions mapped with
+    these corners are crisp, with state 0 the most populated.
     """
     log = log or logs.get()
-    frames = _range_frames(_check_ranges(ranges, len(data)))
-    sample = np.sort(np.random.default_rng(seed).choice(
-        frames, size=min(max_frames, frames.size), replace=False))
-    chi = predict_frames(model, data, sample, device=device, log=log)
+    frames = frames_of(_check_ranges(ranges, len(data)))
+    n_frames = min(frames.size, max(1, -(-max_rows // _n_targets(model))))
+    sample = np.sort(np.random.default_rng(seed).choice(frames, size=n_frames, replace=False))
+    chi = predict_frames(model, data, sample, budget_bytes=budget_bytes, device=device, log=log)
     corners = simplex.corners(chi.reshape(-1, chi.shape[-1]))
     log.info("state corners on the simplex (rows: learned states):\n%s", np.round(corners, 3))
     return corners
@@ -502,46 +624,37 @@ def state_corners(model, data, ranges, *, max_frames: int = 50_000, seed: int = 
 # --------------------------------------------------------------------- model files
 
 
-def save_model(path, model: torch.nn.Module, meta: dict | None = None) -> None:
-    """Write the model (class, constructor arguments, weights) and `meta` atomically with torch.save.
-
-    meta: JSON-like facts to keep with the model (lag, frame interval, metrics...);
-    numpy values are converted to plain Python.
-    """
+def save_model(path, trained: TrainedModel) -> None:
+    """Write a TrainedModel atomically (torch.save of plain types and the weights)."""
     payload = dict(
         format=MODEL_FORMAT,
-        kind=_model_kind(model),
-        init=_plain(model.init_kwargs),
-        state_dict=_cpu_state(model),
-        meta=_plain(meta or {}),
+        kind=_model_kind(trained.net),
+        init=_plain(trained.net.init_kwargs),
+        state_dict=_cpu_state(trained.net),
+        corners=np.asarray(trained.corners, dtype=np.float64).tolist(),
+        lag_frames=int(trained.lag_frames),
+        frame_interval_ps=float(trained.frame_interval_ps),
+        settings=asdict(trained.settings),
+        fingerprint=trained.fingerprint,
+        metrics=trained.metrics.to_dict(orient="list"),
+        frame_pairs=int(trained.frame_pairs),
+        meta=_plain(trained.meta),
     )
     with io.atomic_path(path) as tmp:
         torch.save(payload, tmp)
 
 
-def load_model(path, device="cpu") -> torch.nn.Module:
-    """Rebuild a model written by `save_model`, in eval mode on `device`; its meta dict is `model.meta`."""
+def load_model(path, device="cpu") -> TrainedModel:
+    """Read a TrainedModel written by `save_model`; the network in eval mode on `device`."""
     payload = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(payload, dict) or payload.get("format") != MODEL_FORMAT or payload.get("kind") not in MODELS:
-        raise ValueError(f"{path} is not a model file written by gdynet.learn.training.save_model")
-    model = MODELS[payload["kind"]](**payload["init"])
-    model.load_state_dict(payload["state_dict"])
-    model.to(resolve_device(device)).eval()
-    model.meta = payload["meta"]
-    return model
-
-
-__all__ = [
-    "GraphFrames",
-    "FeatureFrames",
-    "feature_mean_std",
-    "lagged_pairs",
-    "resolve_device",
-    "evaluate",
-    "fit",
-    "predict",
-    "predict_frames",
-    "state_corners",
-    "save_model",
-    "load_model",
-]
+        raise ValueError(f"{path} is not a model file of this version of gdynet "
+                         "(gdynet.learn.training.save_model); train it again")
+    net = MODELS[payload["kind"]](**payload["init"])
+    net.load_state_dict(payload["state_dict"])
+    net.to(resolve_device(device)).eval()
+    return TrainedModel(net=net, corners=np.asarray(payload["corners"]),
+                        lag_frames=payload["lag_frames"], frame_interval_ps=payload["frame_interval_ps"],
+                        settings=TrainSettings(**payload["settings"]), fingerprint=payload["fingerprint"],
+                        metrics=pd.DataFrame(payload["metrics"]), frame_pairs=payload["frame_pairs"],
+                        meta=payload["meta"])

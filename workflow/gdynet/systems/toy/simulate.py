@@ -22,6 +22,7 @@ from typing import Callable
 import numpy as np
 
 from gdynet import logs
+from gdynet.data.trajectory import Layout
 from gdynet.systems.lammps import load_lammps
 
 LI, S = 1, 2  # LAMMPS atom types
@@ -149,6 +150,20 @@ def simulate(
         "temperature_K": float(temperature_K),
         "kinetic_temperature_K": kin_t,
     }
+
+
+def walker_name(walker: int) -> str:
+    """The trajectory (segment) name of one walker: walker-000, walker-001, ..."""
+    return f"walker-{walker:03d}"
+
+
+def layout(*, n_walkers: int, time_ns: float, frame_interval_ps: float, lattice_A: float = 6.5,
+           **_) -> Layout:
+    """What `simulate` will write, known from its arguments alone (one 5-atom cell per walker)."""
+    n_frames = round(time_ns * 1000.0 / frame_interval_ps)
+    return Layout(names=tuple(walker_name(w) for w in range(n_walkers)),
+                  n_frames=(n_frames,) * n_walkers, n_atoms=5, n_targets=1,
+                  volume_A3=float(lattice_A) ** 3)
 
 
 def supercell_size(n_walkers: int, lattice_A: float = 6.5, cutoff_A: float = 4.0) -> int:

@@ -1,0 +1,1 @@
+"""Coarse-grained PEO/LiTFSI analog: LAMMPS simulation and geometric solvation-state labels."""
