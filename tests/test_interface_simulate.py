@@ -12,7 +12,14 @@ import pytest
 from gdynet.analysis import bond_order as bo
 from gdynet.analysis import interface as itf
 from gdynet.data.trajectory import Trajectory, validate
-from gdynet.systems.interface.simulate import CI_CELLS, LJ_UNITS, MODELS, simulate
+from gdynet.systems.interface.simulate import (
+    CI_CELLS,
+    LJ_UNITS,
+    MODELS,
+    layout,
+    simulate,
+    trajectory_name,
+)
 
 LJ_CELLS, SW_CELLS = CI_CELLS["binary_lj"], CI_CELLS["sw_si"]
 
@@ -99,7 +106,8 @@ def test_sw_silicon_is_a_diamond_slab_by_q3(sw):
     spec = MODELS["sw_si"]
     assert spec.criterion == bo.DIAMOND_Q3
     assert set(np.unique(sw["atom_types"])) == {14} and sw["units"] == {}
-    assert sw["layer_spacing_A"] == pytest.approx(5.431 / (2 * np.sqrt(2)))
+    a = 5.462  # Å, SW diamond at 1690 K (NPT), where the slab is built
+    assert sw["layer_spacing_A"] == pytest.approx(a / (2 * np.sqrt(2)))
     slab, zc, order, _ = phases(sw, -1, spec.criterion)
     inner = np.abs(zc) < slab.half_width_A - spec.layer_spacing_A
     liquid = np.abs(zc) > slab.half_width_A + 2 * spec.layer_spacing_A
@@ -108,7 +116,7 @@ def test_sw_silicon_is_a_diamond_slab_by_q3(sw):
     # thermal diamond at 1690 K sits below the perfect 1/√5 = 0.447; its liquid near 0.2
     assert 0.37 < order.q_bar[inner].mean() < 0.447
     assert order.q_bar[liquid].mean() < 0.27
-    np.testing.assert_allclose(np.diag(sw["lattices"][0])[:2], [2 * 5.431, 2 * 5.431 * np.sqrt(2)],
+    np.testing.assert_allclose(np.diag(sw["lattices"][0])[:2], [2 * a, 2 * a * np.sqrt(2)],
                                rtol=1e-6)
 
 
@@ -119,3 +127,16 @@ def test_bad_arguments_are_refused():
         simulate(time_ns=0.01, frame_interval_ps=1.0, crystal_fraction=1.0)
     with pytest.raises(ValueError, match="too thin"):
         simulate(time_ns=0.01, frame_interval_ps=1.0, cells=(4, 4, 4))
+
+
+@pytest.mark.slow
+def test_layout_predicts_what_simulate_writes(lj, sw):
+    r, _ = lj
+    for result, kw in ((r, dict(model="binary_lj", cells=LJ_CELLS, time_ns=0.02, seed=3)),
+                       (sw, dict(model="sw_si", cells=SW_CELLS, time_ns=0.008, seed=1))):
+        lay = layout(frame_interval_ps=1.0, **kw)
+        assert lay.names == (trajectory_name(kw["seed"]),)
+        assert lay.n_frames == (len(result["traj_coords"]),)
+        assert lay.n_atoms == result["traj_coords"].shape[1]
+        volume = np.prod(np.diag(result["lattices"][0]))
+        assert lay.volume_A3 == pytest.approx(volume, rel=0.08)

@@ -32,6 +32,10 @@ Atom types map to atomic numbers A -> 14 (Si), B -> 79 (Au), so the Si-Au analys
 (which select element 14) run unchanged. The timestep is the largest step not above
 0.005 τ (LJ) or 2 fs (SW) that divides the frame interval exactly.
 
+Both crystals are built at their density at the default temperature (LJ 0.9805 σ⁻³ at
+T* = 0.55, P* = 0.5; SW a = 5.462 Å at 1690 K, P = 0, both measured by NPT), and x and y
+keep it: at another temperature_K the crystal is strained and grows or melts.
+
 The protocol:
 1. build the crystal at its density, the whole box on the lattice; the middle
    `crystal_fraction` of the cells along z stays crystal, the rest becomes liquid
@@ -57,6 +61,7 @@ import numpy as np
 
 from gdynet import logs
 from gdynet.analysis import bond_order, interface
+from gdynet.data.trajectory import Layout
 from gdynet.systems.lammps import load_lammps
 
 Z_SI, Z_AU = 14, 79
@@ -101,11 +106,16 @@ class Model:
     pressure_damping_ps: float
     layer_spacing_A: float           # atomic layers along z
     criterion: bond_order.SolidCriterion
+    atoms_per_cell: int
+    liquid_expansion: float          # (liquid volume per atom) / (crystal's) - 1, after NPT
 
 
 _TAU = LJ_UNITS.tau_ps
 _A_LJ = (4 / 0.9805) ** (1 / 3)  # FCC lattice constant, σ
-_A_SI = 5.431  # Å, SW diamond
+# Å, SW diamond at 1690 K and P = 0 (measured by NPT, 512 atoms, 10 ps: 5.462 ± 0.002; 5.431
+# at 0 K). At 5.431 the laterally compressed crystal melted (solid fraction 0.455 -> 0.422
+# in 100 ps).
+_A_SI = 5.462
 MODELS = {
     "binary_lj": Model(
         name="binary_lj", cells=(5, 5, 20), time_ns=4000 * _TAU / 1000,
@@ -113,7 +123,8 @@ MODELS = {
         melt_temperature_K=1.5 * LJ_UNITS.epsilon_K, melt_ps=20 * _TAU, cool_ps=10 * _TAU,
         npt_ps=100 * _TAU, equilibration_ps=500 * _TAU, damping_ps=0.5 * _TAU,
         pressure_damping_ps=5 * _TAU, layer_spacing_A=0.5 * _A_LJ * LJ_UNITS.sigma_A,
-        criterion=bond_order.FCC_Q6,
+        criterion=bond_order.FCC_Q6, atoms_per_cell=4,
+        liquid_expansion=0.35,  # L_z 67.1 -> 78.7 Å for 5x5x20 cells, half liquid
     ),
     "sw_si": Model(
         name="sw_si", cells=(4, 3, 10), time_ns=0.3, frame_interval_ps=2.0,
@@ -121,6 +132,7 @@ MODELS = {
         melt_temperature_K=3500.0, melt_ps=10.0, cool_ps=5.0, npt_ps=20.0,
         equilibration_ps=20.0, damping_ps=0.1, pressure_damping_ps=1.0,
         layer_spacing_A=_A_SI / (2 * math.sqrt(2)), criterion=bond_order.DIAMOND_Q3,
+        atoms_per_cell=16, liquid_expansion=-0.03,  # liquid Si is denser; L_z 46.1 -> 45.4 Å
     ),
 }
 LJ_PRESSURE = 0.5  # reduced, the coexistence pressure the crystal density was measured at
@@ -263,6 +275,38 @@ def simulate(*, model: str = "binary_lj", time_ns: float | None = None,
                    "tau_ps": LJ_UNITS.tau_ps, "mass_amu": LJ_UNITS.mass_amu}
                   if model == "binary_lj" else {}),
     }
+
+
+def trajectory_name(seed: int) -> str:
+    """The trajectory (segment) name of one simulation: seed-001, seed-002, ..."""
+    return f"seed-{int(seed):03d}"
+
+
+def layout(*, model: str = "binary_lj", time_ns: float | None = None,
+           frame_interval_ps: float | None = None, cells: tuple[int, int, int] | None = None,
+           crystal_fraction: float = 0.5, seed: int = 0, **_) -> Layout:
+    """What `simulate` will write, known from its arguments alone.
+
+    One trajectory named `trajectory_name(seed)`. The targets are chosen from the first
+    frame, so n_targets is unknown (None). The volume is the built box's, widened by the
+    liquid's measured expansion under NPT (`Model.liquid_expansion`; within a few %).
+    """
+    if model not in MODELS:
+        raise ValueError(f"model {model!r} is not one of {sorted(MODELS)}")
+    spec = MODELS[model]
+    cells = spec.cells if cells is None else tuple(int(c) for c in cells)
+    time_ns = spec.time_ns if time_ns is None else float(time_ns)
+    frame_interval_ps = spec.frame_interval_ps if frame_interval_ps is None else float(frame_interval_ps)
+    if model == "binary_lj":
+        edges = np.full(3, _A_LJ * LJ_UNITS.sigma_A)
+    else:
+        edges = _A_SI * np.array([1.0, math.sqrt(2), math.sqrt(2)])
+    liquid = 1.0 - round(crystal_fraction * cells[2]) / cells[2]
+    volume = float(np.prod(edges * np.array(cells))) * (1.0 + liquid * spec.liquid_expansion)
+    return Layout(names=(trajectory_name(seed),),
+                  n_frames=(round(time_ns * 1000.0 / frame_interval_ps),),
+                  n_atoms=spec.atoms_per_cell * int(np.prod(cells)), n_targets=None,
+                  volume_A3=volume)
 
 
 def potential_file(name: str) -> str:
