@@ -113,7 +113,7 @@ def test_sw_silicon_is_a_diamond_slab_by_q3(sw):
     liquid = np.abs(zc) > slab.half_width_A + 2 * spec.layer_spacing_A
     assert inner.sum() > 50 and liquid.sum() > 50
     assert order.solid[inner].mean() > 0.9 and order.solid[liquid].mean() < 0.1
-    # thermal diamond at 1690 K sits below the perfect 1/√5 = 0.447; its liquid near 0.2
+    # thermal diamond at 1710 K sits below the perfect 1/√5 = 0.447; its liquid near 0.2
     assert 0.37 < order.q_bar[inner].mean() < 0.447
     assert order.q_bar[liquid].mean() < 0.27
     np.testing.assert_allclose(np.diag(sw["lattices"][0])[:2], [2 * a, 2 * a * np.sqrt(2)],
