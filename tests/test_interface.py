@@ -296,3 +296,18 @@ def test_guess_normal_axis_finds_the_layered_direction():
     pos = rng.uniform(0, 1, (2000, 3)) * np.diag(lattice)
     solid = np.abs(pos[:, 0] - 15.0) < 6.0
     assert itf.guess_normal_axis(pos, lattice, solid) == 0
+
+
+def test_a_target_selection_survives_a_json_round_trip(tmp_path):
+    from gdynet import io
+
+    z, species, solid, _ = synthetic_slab(30.0, np.random.default_rng(7))
+    slab = itf.locate_interfaces(z[species == 14], solid[species == 14], L, D)
+    index = np.flatnonzero(itf.targets_from_labels(slab.depth(z), species == 14, solid, 2, D))
+    sel = itf.TargetSelection(index=index, rule="position", n_layers=2, element=14,
+                              interfaces=slab, n_liquid=3, n_crystal=4)
+    io.save_json(tmp_path / "targets.json", sel.to_dict())
+    back = itf.TargetSelection.from_dict(io.load_json(tmp_path / "targets.json"))
+    np.testing.assert_array_equal(back.index, sel.index)
+    assert back.interfaces.center_A == slab.center_A and back.rule == "position"
+    np.testing.assert_allclose(back.interfaces.depth(z), slab.depth(z))

@@ -111,6 +111,14 @@ class Interfaces:
         """Signed distance into the crystal from the nearest interface, w - |zc| (Å)."""
         return self.half_width_A - np.abs(self.centered(z))
 
+    @classmethod
+    def from_dict(cls, record: dict) -> Interfaces:
+        """The inverse of `to_dict` (e.g. read back from a targets JSON file)."""
+        return cls(axis=int(record["axis"]), length_A=float(record["length_A"]),
+                   center_A=float(record["center_A"]), half_width_A=float(record["half_width_A"]),
+                   layer_spacing_A=float(record["layer_spacing_A"]),
+                   layer_centers_A=np.asarray(record.get("layer_centers_A", []), dtype=np.float64))
+
     def to_dict(self) -> dict:
         return {
             "axis": self.axis, "length_A": self.length_A, "center_A": self.center_A,
@@ -270,6 +278,14 @@ class TargetSelection:
     interfaces: Interfaces
     n_liquid: int
     n_crystal: int
+
+    @classmethod
+    def from_dict(cls, record: dict) -> TargetSelection:
+        """The inverse of `to_dict`."""
+        return cls(index=np.asarray(record["target_index"], dtype=np.int64), rule=record["rule"],
+                   n_layers=int(record["n_layers"]), element=int(record["element"]),
+                   interfaces=Interfaces.from_dict(record["interfaces"]),
+                   n_liquid=int(record["n_liquid"]), n_crystal=int(record["n_crystal"]))
 
     def to_dict(self) -> dict:
         """JSON-ready record of the choice and its evidence (positions in Å)."""
