@@ -442,3 +442,51 @@ def check_systems():
     if problems:
         raise WorkflowError("config: " + ("\n  ".join(["the configuration has problems:"] + problems)
                                           if len(problems) > 1 else problems[0]))
+
+
+# ------------------------------------------------------------------------ resources
+# What each job needs, from the config and the system's size; profiles only map it to a
+# cluster. Estimates, sized for the machine that the config describes: a retry (attempt 2,
+# 3, ...) asks for proportionally more time and memory. Before a download the system's
+# size is unknown: then the paper's scale (5,000 atoms, 40,000 frames) is assumed.
+
+
+def system_size(system):
+    """(atoms, frames) of a system as far as known, else the paper's scale."""
+    lay = layout(system)
+    return lay.n_atoms or 5000, sum(lay.n_frames) if lay.n_frames else 40_000
+
+
+def featurize_runtime(wildcards, attempt):
+    """Minutes: the graph builder does about 2e5 atom-frames/s per thread (benchmarks/scale.py)."""
+    atoms, n_frames = system_size(wildcards.system)
+    return attempt * (10 + math.ceil(atoms * n_frames / (2e5 * 2) / 60))
+
+
+def model_mem_mb(wildcards, attempt):
+    """MB of host memory of a train or predict job: the process, a batch being read, and on
+    the CPU the network's working memory (training.memory_budget_gb)."""
+    train = config["training"]
+    budget = 0 if train["gpus"] else train["memory_budget_gb"] * 1024
+    return attempt * int(3000 + budget)
+
+
+def train_runtime(wildcards, attempt):
+    """Minutes: edge-convolutions of every step at ~2e8/s on a CPU, ~1e10/s on a GPU."""
+    train, graph = config["training"], SYSTEMS[wildcards.system]["graph"]
+    atoms, _ = system_size(wildcards.system)
+    lay = layout(wildcards.system)
+    targets = lay.n_targets or 100
+    pairs = min(math.ceil(train["batch_pairs"] / targets), 512)
+    work = train["epochs"] * train["steps_per_epoch"] * 2 * pairs * atoms * graph["n_neighbors"]
+    work *= train["gdynet"]["n_conv"] * train["gdynet"]["atom_fea_len"] * 3  # forward + backward
+    rate = 1e10 * max(train["gpus"], 1) if train["gpus"] else 2e8
+    return attempt * (15 + math.ceil(work / rate / 60))
+
+
+def predict_runtime(wildcards, attempt):
+    train, graph = config["training"], SYSTEMS[wildcards.system]["graph"]
+    atoms, n_frames = system_size(wildcards.system)
+    work = n_frames * atoms * graph["n_neighbors"] * train["gdynet"]["n_conv"] * train["gdynet"]["atom_fea_len"]
+    rate = 1e10 if train["gpus"] else 2e8
+    return attempt * (10 + math.ceil(work / rate / 60))

@@ -12,7 +12,10 @@ rule featurize:
         "logs/{system}/benchmark/featurize.tsv"
     params:
         graph=system_cfg("graph"),
-    threads: 1
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=featurize_runtime,
     conda:
         "../../envs/analysis.yaml"
     script:

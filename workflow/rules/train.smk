@@ -17,10 +17,12 @@ rule train:
         model=model_args,
         train=train_args,
         checkpoint=lambda w: CHECKPOINT.format(**w),
-    threads: 1
+    threads: config["training"]["threads"]
     resources:
         gpu=config["training"]["gpus"],
-        runtime=120,
+        nodes=config["training"]["nodes"],
+        mem_mb=model_mem_mb,
+        runtime=train_runtime,
     conda:
         TORCH_ENV
     script:
@@ -36,9 +38,11 @@ rule predict:
         chi=f"{MODEL_DIR}/chi_test.npy",
     log:
         "logs/{system}/predict/{model}_k{k}_tau{tau}ps.log",
-    threads: 1
+    threads: config["training"]["threads"]
     resources:
-        gpu=config["training"]["gpus"],
+        gpu=min(config["training"]["gpus"], 1),  # prediction runs on one device
+        mem_mb=model_mem_mb,
+        runtime=predict_runtime,
     conda:
         TORCH_ENV
     script:
