@@ -12,7 +12,7 @@ rule featurize:
         "logs/{system}/benchmark/featurize.tsv"
     params:
         graph=system_cfg("graph"),
-    threads: 1
+    threads: 2
     conda:
         "../../envs/analysis.yaml"
     script:
