@@ -91,7 +91,9 @@ def periodic_knn(coords, lattices, m: int, *, method: str = "auto", threads: int
             are distinct neighbours, so a j may repeat (with different distances);
             i itself appears through its own images, never at zero shift.
         dist (F, N, m) float32: the distances, Å, ascending along the last axis.
-    Among exactly equidistant candidates at the m-th place the choice is arbitrary.
+    Exactly equidistant candidates (a frozen lattice) are ordered, and chosen at the
+    m-th place, by the direction of their displacement (_TIE_DIRECTION), never by
+    atom index.
     """
     coords, lattices, m = _validate(coords, lattices, m)
     n_frames, n_atoms, _ = coords.shape
