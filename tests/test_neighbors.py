@@ -320,6 +320,9 @@ def test_threads_give_the_same_graphs():
         many = periodic_knn(coords, lattices, 20, threads=threads)
         np.testing.assert_array_equal(many[0], one[0])
         np.testing.assert_array_equal(many[1], one[1])
+    # a single block: vesin's own threads instead
+    for a, b in zip(periodic_knn(coords[:5], lattices[:5], 20, threads=2), one):
+        np.testing.assert_array_equal(a, b[:5])
     for f in (4, BLOCK_FRAMES, n_frames - 1):
         assert_matches(one[0][f], one[1][f], *brute_knn(frac[f], lattice, 20, n_img=1))
     # the dense path (toy cell) splits its frames the same way

@@ -60,7 +60,7 @@ _DENSE_MAX_CANDIDATES = 16384
 _TIE_DIRECTION = np.array([1.0, math.sqrt(2.0), math.sqrt(3.0)]) / math.sqrt(6.0)
 # The cutoff path carries its cutoff from frame to frame within blocks of this many
 # frames; blocks are the unit of its threads (see periodic_knn).
-BLOCK_FRAMES = 16
+BLOCK_FRAMES = 8
 # Relative margin on covered radii, so that rounding never passes off a candidate
 # list as complete when an image lies on the search sphere.
 _MARGIN = 1e-6
@@ -115,8 +115,10 @@ def periodic_knn(coords, lattices, m: int, *, method: str = "auto", threads: int
         search = _knn_cutoff
         blocks = [np.arange(s, min(s + BLOCK_FRAMES, n_frames)) for s in range(0, n_frames, BLOCK_FRAMES)]
     blocks = [b for b in blocks if len(b)]
-    if len(blocks) == 1 or threads == 1:
-        return search(coords, cell, m) if len(blocks) == 1 else _join(search, coords, cell, m, blocks, None)
+    if len(blocks) == 1:  # one block of a large cell: vesin's own threads
+        return _knn_cutoff(coords, cell, m, search_threads=threads) if method == "cutoff" else search(coords, cell, m)
+    if threads == 1:
+        return _join(search, coords, cell, m, blocks, None)
     with ThreadPoolExecutor(min(threads, len(blocks))) as pool:
         return _join(search, coords, cell, m, blocks, pool)
 
@@ -404,7 +406,7 @@ def _dense_chunk(coords, cell, radius, counts, m, centers):
 # ------------------------------------------------------------------ cutoff path
 
 
-def _knn_cutoff(coords, cell, m, *, chunk_bytes=None):
+def _knn_cutoff(coords, cell, m, *, chunk_bytes=None, search_threads=1):
     """Exact periodic kNN with one vesin cutoff search per frame (large cells).
 
     Atoms with >= m neighbours within the cutoff take their m nearest from it
@@ -412,7 +414,8 @@ def _knn_cutoff(coords, cell, m, *, chunk_bytes=None):
     search as centers; if there are many, the cutoff grows and the search is redone.
     The next frame starts from the 99.9th percentile of this frame's m-th distances
     (+2 %), so a trajectory needs about one search per frame. Memory is O(N m) per
-    frame.
+    frame. search_threads: vesin's own threads (several blocks of frames run in
+    parallel threads instead, see `periodic_knn`).
     """
     chunk_bytes = _DEFAULT_CHUNK_BYTES if chunk_bytes is None else chunk_bytes
     n_frames, n_atoms, _ = coords.shape
@@ -428,7 +431,7 @@ def _knn_cutoff(coords, cell, m, *, chunk_bytes=None):
         points = np.ascontiguousarray(coords[f], dtype=np.float64)
         lattice = np.ascontiguousarray(cell.lattices[f])
         while True:
-            pairs = _SortedPairs.search(points, lattice, cutoff)
+            pairs = _SortedPairs.search(points, lattice, cutoff, search_threads)
             deficient = np.nonzero(pairs.counts < m)[0]
             if len(deficient) <= max_deficient:
                 break
@@ -486,13 +489,13 @@ class _SortedPairs:
     cutoff: float
 
     @classmethod
-    def search(cls, points, lattice, cutoff):
-        """vesin's half list (each pair once; one thread, since frames run in parallel
-        threads, see `periodic_knn`), mirrored into both directions."""
+    def search(cls, points, lattice, cutoff, threads=1):
+        """vesin's half list (each pair once), mirrored into both directions. The
+        result does not depend on the order of vesin's pairs, nor on its `threads`."""
         from vesin import NeighborList
 
         n_atoms = len(points)
-        nl = NeighborList(cutoff=cutoff, full_list=False, n_threads=1)
+        nl = NeighborList(cutoff=cutoff, full_list=False, n_threads=threads)
         i, j, d = nl.compute(points=points, box=lattice, periodic=True, quantities="ijd", copy=False)
         i, j = i.view(np.uint64), j.view(np.uint64)
         n = len(i)
