@@ -305,3 +305,19 @@ def test_vampnet_shapes_and_standardisation():
         net(torch.zeros(3, 5, dtype=torch.float64))
     with pytest.raises(ValueError, match="activation"):
         VAMPNet(4, 2, activation="swish")
+
+
+def test_convolutions_run_under_bf16_autocast_in_the_parameters_dtype():
+    # Under autocast the linear maps give bf16; the per-edge chain casts to the
+    # parameters' float32 and gradients reach the parameters in float32.
+    model = make_model([0, 3], n_conv=2, atom_fea_len=8).float().train()
+    idx, dist = graphs(random_frames(4, seed=13))
+    dist = dist.float()
+    with torch.no_grad():
+        want = model(idx, dist)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got = model(idx, dist)
+    got.float().sum().backward()
+    grad = model.convs[0].edge_proj.weight.grad
+    assert grad.dtype == torch.float32 and torch.isfinite(grad).all() and grad.abs().sum() > 0
+    np.testing.assert_allclose(got.float().detach().numpy(), want.numpy(), atol=3e-2)

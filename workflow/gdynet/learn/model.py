@@ -124,11 +124,23 @@ class _EdgeChain(torch.autograd.Function):
     @staticmethod
     def forward(ctx, h_nbr, h_self, u, w_edge, flat, m, weight, bias, running_mean, running_var,
                 batch_stats, momentum, eps):
+        # The chain runs in the parameters' dtype, also under autocast (the gradients
+        # are cast back to the inputs' dtypes by autograd).
+        with torch.autocast(h_self.device.type, enabled=False):
+            return _EdgeChain._forward(ctx, h_nbr.to(w_edge.dtype), h_self.to(w_edge.dtype),
+                                       u.to(w_edge.dtype), w_edge, flat, m, weight, bias,
+                                       running_mean, running_var, batch_stats, momentum, eps)
+
+    @staticmethod
+    def _forward(ctx, h_nbr, h_self, u, w_edge, flat, m, weight, bias, running_mean, running_var,
+                 batch_stats, momentum, eps):
         n_rows, width = h_self.shape
-        f, n_edges, dtype = width - 1, n_rows * m, h_self.dtype
+        f, n_edges = width - 1, n_rows * m
+        new = dict(dtype=h_self.dtype, device=h_self.device)
+        wide = dict(dtype=torch.float64, device=h_self.device)
         keep = any(ctx.needs_input_grad)
-        z_all = torch.empty(n_edges, width, dtype=dtype) if keep or batch_stats else None
-        chunks = _chunks(n_rows, m, width)
+        z_all = torch.empty(n_edges, width, **new) if keep or batch_stats else None
+        chunks = _chunks(n_rows, m, width, h_self.device)
         w_t = w_edge.t()
 
         def edges(a, c):  # z of the edges of atoms a..c-1
@@ -142,8 +154,8 @@ class _EdgeChain(torch.autograd.Function):
             if n_edges < 2:
                 raise ValueError(f"batch norm in training mode needs more than one edge, got {n_edges}")
             # Sums of (pre - c), c the first chunk's mean, in float64: no cancellation.
-            s1 = torch.zeros(f, dtype=torch.float64)
-            s2 = torch.zeros(f, dtype=torch.float64)
+            s1 = torch.zeros(f, **wide)
+            s2 = torch.zeros(f, **wide)
             c0 = None
             for a, c in chunks:
                 pre = edges(a, c)[:, 1:]
@@ -157,14 +169,14 @@ class _EdgeChain(torch.autograd.Function):
             unbiased = var * (n_edges / (n_edges - 1))
             running_mean.mul_(1 - momentum).add_(mean.to(running_mean.dtype), alpha=momentum)
             running_var.mul_(1 - momentum).add_(unbiased.to(running_var.dtype), alpha=momentum)
-            mean, invstd = mean.to(dtype), torch.rsqrt(var + eps).to(dtype)
+            mean, invstd = mean.to(h_self.dtype), torch.rsqrt(var + eps).to(h_self.dtype)
         elif weight is not None:
-            mean, invstd = running_mean.to(dtype), torch.rsqrt(running_var.to(dtype) + eps)
+            mean, invstd = running_mean.to(h_self.dtype), torch.rsqrt(running_var.to(h_self.dtype) + eps)
         else:
             mean = invstd = None
         scale, shift = _bn_affine(weight, bias, mean, invstd)
-        alpha = torch.empty(n_rows, m, dtype=dtype)
-        out = torch.empty(n_rows, f, dtype=dtype)
+        alpha = torch.empty(n_rows, m, **new)
+        out = torch.empty(n_rows, f, **new)
         for a, c in chunks:
             z = z_all[a * m : c * m] if batch_stats else edges(a, c)
             y = _relu_affine(z[:, 1:], scale, shift).view(c - a, m, f)
@@ -178,15 +190,22 @@ class _EdgeChain(torch.autograd.Function):
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, g):
+        with torch.autocast(g.device.type, enabled=False):
+            return _EdgeChain._backward(ctx, g)
+
+    @staticmethod
+    def _backward(ctx, g):
         z_all, alpha, u, w_edge, flat, weight, bias, mean, invstd = ctx.saved_tensors
         m, batch_stats = ctx.m, ctx.batch_stats
-        g = g.contiguous()
+        g = g.contiguous().to(z_all.dtype)
         n_rows, f = g.shape
         width, n_edges, dtype = f + 1, n_rows * m, g.dtype
-        chunks = _chunks(n_rows, m, width)
+        new = dict(dtype=dtype, device=g.device)
+        wide = dict(dtype=torch.float64, device=g.device)
+        chunks = _chunks(n_rows, m, width, g.device)
         scale, shift = _bn_affine(weight, bias, mean, invstd)
         stored = batch_stats and n_edges * width <= _STORE_VALUES
-        buf = torch.empty(n_edges if stored else (chunks[0][1] - chunks[0][0]) * m, width, dtype=dtype)
+        buf = torch.empty(n_edges if stored else (chunks[0][1] - chunks[0][0]) * m, width, **new)
 
         def grad_z(a, c):
             """(pre, dL/d[logit | BN output]) of the edges of atoms a..c-1, (edges, 1 + F)."""
@@ -200,8 +219,8 @@ class _EdgeChain(torch.autograd.Function):
             return pre, gz
 
         if weight is not None:  # Σ_e gy and Σ_e gy pre, per feature
-            s1 = torch.zeros(f, dtype=torch.float64)
-            s2 = torch.zeros(f, dtype=torch.float64)
+            s1 = torch.zeros(f, **wide)
+            s2 = torch.zeros(f, **wide)
         if batch_stats:  # the batch statistics couple all edges: first pass for the sums
             for a, c in chunks:
                 pre, gz = grad_z(a, c)
@@ -212,8 +231,8 @@ class _EdgeChain(torch.autograd.Function):
             k_pre = -scale.double() * invstd.double() * sx / n_edges
             k_1 = (-scale.double() * s1 / n_edges - k_pre * mean.double()).to(dtype)
             k_pre = k_pre.to(dtype)
-        g_nbr = torch.zeros(n_rows, width, dtype=dtype)
-        g_self = torch.empty(n_rows, width, dtype=dtype)
+        g_nbr = torch.zeros(n_rows, width, **new)
+        g_self = torch.empty(n_rows, width, **new)
         g_w = torch.zeros_like(w_edge)
         g_u = torch.empty_like(u) if ctx.needs_input_grad[2] else None
         for a, c in chunks:
@@ -238,8 +257,11 @@ class _EdgeChain(torch.autograd.Function):
         return g_nbr, g_self, g_u, g_w, None, None, g_weight, g_bias, None, None, None, None, None
 
 
-def _chunks(n_rows: int, m: int, width: int) -> list[tuple[int, int]]:
-    """Consecutive atom ranges [a, c) of about _CHUNK_VALUES per-edge values each."""
+def _chunks(n_rows: int, m: int, width: int, device: torch.device) -> list[tuple[int, int]]:
+    """Consecutive atom ranges [a, c) of about _CHUNK_VALUES per-edge values each (on
+    a GPU one range: there kernel launches, not cache misses, are what chunks cost)."""
+    if device.type != "cpu":
+        return [(0, n_rows)]
     step = max(1, _CHUNK_VALUES // (m * width))
     return [(a, min(a + step, n_rows)) for a in range(0, n_rows, step)]
 
