@@ -196,7 +196,8 @@ def test_water_box_with_molecular_targets_trains_one_epoch(tmp_path):
     store.write_frames([tmp_path / "imported.npz"], ["ace"], tmp_path / "frames", summary["frame_interval_ps"])
     frames = store.open_frames(tmp_path / "frames")
     store.write_graphs(frames, tmp_path / "graphs", n_neighbors=6)
-    data = training.GraphFrames(*store.open_graphs(tmp_path / "graphs"))
+    graphs = store.open_graphs(tmp_path / "graphs")
+    data = training.GraphFrames(graphs)
     torch.manual_seed(0)
     model = GDyNet(frames.atom_types, frames.target_index, n_states=2, atom_fea_len=8, n_conv=1, radius_A=3.0)
     settings = training.TrainSettings(epochs=1, steps_per_epoch=2, batch_pairs=4 * 464,

@@ -164,18 +164,90 @@ def test_split_form_equals_naive_concatenation(batch_norm):
     np.testing.assert_allclose(got32, naive_forward(model32.double(), idx, dist), atol=2e-6)
 
 
+def reference_conv(conv, v, nbr_idx, u, running):
+    """Eq. 8-9 with plain autograd: per-edge concatenation z_ij = v_i ⊕ v_j ⊕ u_ij, one
+    linear map, softmax over the M neighbours, torch's batch norm over all edges
+    (running: the (mean, var) buffers it updates in training mode), ReLU, sum."""
+    b, n, m = nbr_idx.shape
+    f = v.shape[-1]
+    z = torch.cat([v.unsqueeze(2).expand(b, n, m, f), v[torch.arange(b)[:, None, None], nbr_idx], u], -1)
+    w = torch.cat([conv.self_proj.weight, conv.nbr_proj.weight, conv.edge_proj.weight], 1)
+    out = z @ w.T + conv.self_proj.bias
+    logit, pre = out[..., 0], out[..., 1:]
+    if conv.bn is not None:
+        bn = conv.bn
+        pre = torch.nn.functional.batch_norm(pre.reshape(-1, f), *running, bn.weight, bn.bias, conv.training,
+                                             bn.momentum, bn.eps).view(b, n, m, f)
+    return v + (torch.softmax(logit, -1).unsqueeze(-1) * torch.relu(pre)).sum(2)
+
+
+@pytest.mark.parametrize("batch_norm", [True, False])
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("chunking", ["one chunk", "many chunks", "many chunks, recomputed"])
+def test_convolution_and_its_gradients_equal_plain_autograd(batch_norm, training, chunking, monkeypatch):
+    from gdynet.learn import model as model_module
+
+    if chunking != "one chunk":  # 3 atoms per chunk; without the stored first pass
+        monkeypatch.setattr(model_module, "_CHUNK_VALUES", 3 * M * 7)
+        if chunking.endswith("recomputed"):
+            monkeypatch.setattr(model_module, "_STORE_VALUES", 0)
+    torch.manual_seed(0)
+    conv = model_module.AttentionConv(6, 36, batch_norm=batch_norm).double().train(training)
+    if batch_norm:  # non-trivial affine map and running statistics
+        with torch.no_grad():
+            conv.bn.weight.uniform_(0.5, 1.5), conv.bn.bias.uniform_(-0.3, 0.3)
+            conv.bn.running_mean.uniform_(-1, 1), conv.bn.running_var.uniform_(0.5, 2)
+    idx, dist = graphs(random_frames(3, seed=11))
+    u = GDyNet(TYPES, [0], n_states=2).expansion(dist.double())
+    v_start = np.random.default_rng(12).normal(size=(3, len(TYPES), 6))
+
+    def gradients(forward):
+        v, uu = torch.tensor(v_start, requires_grad=True), u.clone().requires_grad_(True)
+        conv.zero_grad()
+        out = forward(v, uu)
+        (out.sin() * torch.linspace(0.5, 2.0, 6)).sum().backward()  # a generic loss
+        return [out, v.grad, uu.grad] + [p.grad.clone() for p in conv.parameters()]
+
+    start = (conv.bn.running_mean.clone(), conv.bn.running_var.clone()) if batch_norm else ()
+    ours = gradients(lambda v, uu: conv(v, idx, uu))
+    ref_running = tuple(t.clone() for t in start)  # the reference updates these
+    ref = gradients(lambda v, uu: reference_conv(conv, v, idx, uu, ref_running))
+    for got, want in zip(ours, ref):
+        np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), atol=1e-10, rtol=1e-10)
+    if batch_norm:
+        for got, want, before in zip((conv.bn.running_mean, conv.bn.running_var), ref_running, start):
+            np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-12)
+            assert training != np.allclose(got.numpy(), before.numpy())  # moved in training only
+
+
 def test_batch_norm_in_training_mode_uses_batch_statistics_over_edges():
     model = make_model([0, 3], n_conv=1, atom_fea_len=4).train()
     idx, dist = graphs(random_frames(3, seed=8))
     conv = model.convs[0]
-    captured = {}
-    conv.bn.register_forward_hook(lambda mod, inp, out: captured.update(inp=inp[0], out=out))
-    model(idx, dist)
-    x = captured["inp"].detach().numpy()
-    assert x.shape == (3 * len(TYPES) * M, 4)  # every edge of the batch is one sample
-    expected = (x - x.mean(0)) / np.sqrt(x.var(0) + conv.bn.eps) * conv.bn.weight.detach().numpy()
-    expected += conv.bn.bias.detach().numpy()
-    np.testing.assert_allclose(captured["out"].detach().numpy(), expected, atol=1e-10)
+    before = conv.bn.running_mean.clone(), conv.bn.running_var.clone(), int(conv.bn.num_batches_tracked)
+    v0 = model.embedding(model.type_index).unsqueeze(0).expand(3, -1, -1)
+    u = model.expansion(dist.double())
+    with torch.no_grad():
+        out = conv(v0, idx, u).numpy()
+    # by hand: the pre-activation message of every edge of the batch, normalised with the
+    # batch's own mean and (biased) variance; running statistics move by momentum 0.1
+    w = torch.cat([conv.self_proj.weight, conv.nbr_proj.weight, conv.edge_proj.weight], 1).detach().numpy()
+    bias = conv.self_proj.bias.detach().numpy()
+    v, i = v0.detach().numpy(), idx.numpy()
+    z = np.concatenate([np.broadcast_to(v[:, :, None], (3, len(TYPES), M, 4)),
+                        v[np.arange(3)[:, None, None], i], u.numpy()], axis=-1) @ w.T + bias
+    pre = z[..., 1:].reshape(-1, 4)
+    assert pre.shape == (3 * len(TYPES) * M, 4)  # every edge of the batch is one sample
+    normed = (pre - pre.mean(0)) / np.sqrt(pre.var(0) + conv.bn.eps) * conv.bn.weight.detach().numpy()
+    normed = (normed + conv.bn.bias.detach().numpy()).reshape(3, len(TYPES), M, 4)
+    alpha = np.exp(z[..., 0] - z[..., 0].max(-1, keepdims=True))
+    alpha /= alpha.sum(-1, keepdims=True)
+    expected = v + np.einsum("bnm,bnmf->bnf", alpha, np.maximum(normed, 0.0))
+    np.testing.assert_allclose(out, expected, atol=1e-10)
+    np.testing.assert_allclose(conv.bn.running_mean.numpy(), 0.9 * before[0].numpy() + 0.1 * pre.mean(0), atol=1e-12)
+    np.testing.assert_allclose(conv.bn.running_var.numpy(), 0.9 * before[1].numpy() + 0.1 * pre.var(0, ddof=1),
+                               atol=1e-12)
+    assert int(conv.bn.num_batches_tracked) == before[2] + 1
 
 
 def test_gaussian_expansion_follows_eq7():
@@ -233,3 +305,19 @@ def test_vampnet_shapes_and_standardisation():
         net(torch.zeros(3, 5, dtype=torch.float64))
     with pytest.raises(ValueError, match="activation"):
         VAMPNet(4, 2, activation="swish")
+
+
+def test_convolutions_run_under_bf16_autocast_in_the_parameters_dtype():
+    # Under autocast the linear maps give bf16; the per-edge chain casts to the
+    # parameters' float32 and gradients reach the parameters in float32.
+    model = make_model([0, 3], n_conv=2, atom_fea_len=8).float().train()
+    idx, dist = graphs(random_frames(4, seed=13))
+    dist = dist.float()
+    with torch.no_grad():
+        want = model(idx, dist)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got = model(idx, dist)
+    got.float().sum().backward()
+    grad = model.convs[0].edge_proj.weight.grad
+    assert grad.dtype == torch.float32 and torch.isfinite(grad).all() and grad.abs().sum() > 0
+    np.testing.assert_allclose(got.float().detach().numpy(), want.numpy(), atol=3e-2)

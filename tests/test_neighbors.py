@@ -11,7 +11,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from gdynet.graphs.neighbors import gaussian_expand, periodic_knn
+from gdynet.graphs.neighbors import BLOCK_FRAMES, gaussian_expand, periodic_knn
 
 A_TOY = 6.5  # Å, FCC S lattice constant of the toy system
 S_FRAC = np.array([[0, 0, 0], [0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0]])
@@ -294,3 +294,94 @@ def test_equivalent_sites_of_a_frozen_lattice_give_isomorphic_graphs(method):
     with torch.no_grad():
         out = net(torch.as_tensor(idx), torch.as_tensor(dist)).numpy()
     np.testing.assert_allclose(out, np.broadcast_to(out[0], out.shape), atol=1e-6)
+
+
+# ------------------------------------------------- the cutoff path's own code
+
+
+def jittered_liquid(n_side, spacing, rng, n_frames=1, jitter=0.3):
+    """A dense liquid-like periodic box: a simple cubic lattice, shuffled, with every
+    atom displaced by a Gaussian of `jitter` lattice spacings. Returns frac (F, N, 3)
+    and the cubic lattice (3, 3), Å."""
+    grid = np.stack(np.meshgrid(*[np.arange(n_side)] * 3, indexing="ij"), -1).reshape(-1, 3)
+    grid = grid[rng.permutation(len(grid))] + 0.5
+    frac = (grid + rng.normal(scale=jitter, size=(n_frames,) + grid.shape)) / n_side
+    return frac % 1.0, np.eye(3) * n_side * spacing
+
+
+def test_threads_give_the_same_graphs():
+    rng = np.random.default_rng(7)
+    n_frames = 2 * BLOCK_FRAMES + 5  # three blocks
+    frac, lattice = jittered_liquid(6, 2.3, rng, n_frames=n_frames)  # 216 atoms: cutoff path
+    coords = frac @ lattice
+    lattices = np.broadcast_to(lattice, (n_frames, 3, 3))
+    one = periodic_knn(coords, lattices, 20, threads=1)
+    for threads in (2, 3, 10):  # 10 > blocks: some threads get none
+        many = periodic_knn(coords, lattices, 20, threads=threads)
+        np.testing.assert_array_equal(many[0], one[0])
+        np.testing.assert_array_equal(many[1], one[1])
+    # a single block: vesin's own threads instead
+    for a, b in zip(periodic_knn(coords[:5], lattices[:5], 20, threads=2), one):
+        np.testing.assert_array_equal(a, b[:5])
+    for f in (4, BLOCK_FRAMES, n_frames - 1):
+        assert_matches(one[0][f], one[1][f], *brute_knn(frac[f], lattice, 20, n_img=1))
+    # the dense path (toy cell) splits its frames the same way
+    toy = np.concatenate([rng.random((9, 1, 3)), np.broadcast_to(S_FRAC, (9, 4, 3))], axis=1) * A_TOY
+    toy_cells = np.broadcast_to(np.eye(3) * A_TOY, (9, 3, 3))
+    for a, b in zip(periodic_knn(toy, toy_cells, 12, threads=4), periodic_knn(toy, toy_cells, 12)):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("threads", [0, -1, 1.5, True])
+def test_bad_threads_raise(threads):
+    with pytest.raises(ValueError, match="threads must be an integer >= 1"):
+        periodic_knn(*_toy(), 12, threads=threads)
+
+
+def test_lone_atom_in_a_void_is_searched_densely():
+    # A liquid with a 4 Å void holding one atom: that atom has fewer than m pairs
+    # within the first cutoff (it alone is short, so the cutoff does not grow) and
+    # takes the exact dense search as a center; all other atoms come from vesin.
+    rng = np.random.default_rng(8)
+    frac, lattice = jittered_liquid(7, 2.3, rng)
+    frac = frac[0]
+    pos = frac @ lattice
+    centre = lattice.sum(axis=0) / 2
+    frac = np.vstack([frac[np.linalg.norm(pos - centre, axis=1) > 4.0], [[0.5, 0.5, 0.5]]])
+    idx, dist = periodic_knn((frac @ lattice)[None], lattice[None], 20, method="cutoff")
+    ref_j, ref_d = brute_knn(frac, lattice, 20, n_img=1)
+    assert ref_d[-1, 0] > 4.0 - 1.0  # the lone atom's nearest neighbour is far away
+    assert_matches(idx[0], dist[0], ref_j, ref_d)
+
+
+def test_ties_in_a_large_perfect_lattice_are_broken_by_direction():
+    # 5 x 5 x 5 simple cubic, a = 3 Å, positions exact in binary: every atom has the
+    # same 6 + 12 neighbours and must take the same 2 of the 8 tied ones at a sqrt(3),
+    # the same displacements for every atom (translation symmetry), as in the dense path.
+    a, n = 3.0, 5
+    grid = np.stack(np.meshgrid(*[np.arange(n)] * 3, indexing="ij"), -1).reshape(-1, 3)
+    coords = (a * grid[np.random.default_rng(9).permutation(len(grid))])[None].astype(np.float64)
+    lattice = (a * n * np.eye(3))[None]
+    idx, dist = periodic_knn(coords, lattice, 20, method="cutoff")
+    np.testing.assert_allclose(dist[0], np.broadcast_to(a * np.sqrt([1] * 6 + [2] * 12 + [3] * 2), (125, 20)),
+                               rtol=1e-6)
+    disp = coords[0][idx[0]] - coords[0][:, None]
+    disp -= a * n * np.round(disp / (a * n))  # minimum image (a sqrt(3) < half the cell)
+    np.testing.assert_allclose(disp, np.broadcast_to(disp[0], disp.shape), atol=1e-9)
+    dense_idx, _ = periodic_knn(coords, lattice, 20, method="dense")
+    np.testing.assert_array_equal(idx, dense_idx)
+
+
+def test_unpacked_keys_for_more_atoms_than_16_bits_match_brute_force(monkeypatch):
+    # Beyond 65 536 atoms j does not fit the sort key and travels beside it; force
+    # that path on a small system.
+    from gdynet.graphs import neighbors
+
+    monkeypatch.setattr(neighbors, "_PACK_MAX_ATOMS", 0)
+    rng = np.random.default_rng(4)
+    lattice = np.array([[13.0, 0.0, 0.0], [2.0, 12.5, 0.0], [-1.5, 1.0, 12.0]])
+    frac = rng.random((2, 120, 3))
+    coords = np.stack([unwrap(f, lattice, rng) for f in frac])
+    idx, dist = periodic_knn(coords, np.broadcast_to(lattice, (2, 3, 3)), 20, method="cutoff")
+    for f in range(2):
+        assert_matches(idx[f], dist[f], *brute_knn(frac[f], lattice, 20, n_img=2))

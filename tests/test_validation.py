@@ -198,17 +198,17 @@ def test_graph_radius_accepts_neighbours_within_it():
     assert trajectory.validate_graph_radius(coords, lat, 18, 4.3) == pytest.approx(3 * 2**0.5, abs=1e-5)
 
 
-def test_graph_radius_names_keys_distance_and_fix():
+def test_graph_radius_error_names_distance_radius_and_fix():
     coords, lat = simple_cubic()
     with pytest.raises(trajectory.TrajectoryError) as err:
-        trajectory.validate_graph_radius(coords, lat, 7, 4.0, name="results/sc/frames",
-                                         key="systems.sc.graph")
+        trajectory.validate_graph_radius(coords, lat, 7, 4.0, name="results/sc/frames")
     message = str(err.value)
     assert message.startswith("results/sc/frames: ")
-    assert "systems.sc.graph.n_neighbors = 7" in message and "systems.sc.graph.radius_A = 4 Å" in message
+    assert "fewer than 7 neighbours within the Gaussian expansion radius 4 Å" in message
     assert "lies 4.243 Å away" in message  # 3 sqrt(2), the 7th image
-    assert "raise systems.sc.graph.radius_A to at least 4.3 Å" in message
-    assert "lower systems.sc.graph.n_neighbors to 6" in message
+    assert "raise the radius to at least 4.3 Å" in message
+    assert "lower the number of neighbours to 6" in message
+    assert "systems." not in message and "key" not in message  # the library names no config key
 
 
 def test_write_graphs_checks_the_radius_before_writing(tmp_path):
@@ -218,12 +218,12 @@ def test_write_graphs_checks_the_radius_before_writing(tmp_path):
     store.write_frames([path], ["sc"], tmp_path / "frames", frame_interval_ps=1.0)
     frames = store.open_frames(tmp_path / "frames")
     with pytest.raises(trajectory.TrajectoryError,
-                       match=r"frames: fewer than graph.n_neighbors = 19 .*5.196 Å"):
+                       match=r"frames: fewer than 19 neighbours .*5.196 Å"):
         store.write_graphs(frames, tmp_path / "graphs", 19, radius_A=5.0)
     assert not (tmp_path / "graphs").exists()
     store.write_graphs(frames, tmp_path / "graphs", 18, radius_A=5.0)
-    _, dist = store.open_graphs(tmp_path / "graphs")
-    assert dist.shape == (4, 1, 18) and dist.max() == pytest.approx(3 * 2**0.5, abs=1e-5)
+    _, dist = store.open_graphs(tmp_path / "graphs").read(np.arange(4))
+    assert dist.shape == (4, 1, 18) and dist.max() == pytest.approx(3 * 2**0.5, abs=store.DISTANCE_SCALE_A / 2)
 
 
 # --------------------------------------------------------------------------- splits

@@ -169,7 +169,7 @@ def frames(system="{system}"):
 
 
 def graphs(system="{system}"):
-    return multiext(f"results/{system}/graphs/", "nbr_idx.npy", "nbr_dist.npy")
+    return multiext(f"results/{system}/graphs/", "nbr_idx.npy", "nbr_dist.npy", "meta.json")
 
 
 def analyses(system):

@@ -5,8 +5,12 @@ from pathlib import Path
 from gdynet import logs
 from gdynet.data import store
 
-log = logs.to_file(snakemake.log[0])
+system = snakemake.wildcards.system
+log = logs.to_file(snakemake.log[0], f"featurize {system}")
 frames = store.open_frames(Path(snakemake.input[0]).parent)
 graph = snakemake.params.graph
-store.write_graphs(frames, Path(snakemake.output[0]).parent, graph["n_neighbors"],
-                   radius_A=graph["radius_A"], key=f"systems.{snakemake.wildcards.system}.graph")
+try:
+    store.write_graphs(frames, Path(snakemake.output[0]).parent, graph["n_neighbors"],
+                       radius_A=graph["radius_A"], threads=snakemake.threads)
+except ValueError as err:  # the M-th neighbour beyond the radius, or beyond the store's range
+    raise ValueError(f"systems.{system}.graph: {err}") from None

@@ -230,8 +230,7 @@ def check_consistent(infos: Sequence[TrajectoryInfo]) -> None:
 
 
 def validate_graph_radius(coords, lattices, n_neighbors: int, radius_A: float, *,
-                          n_frames: int = 5, name: str = "trajectory",
-                          key: str = "graph") -> float:
+                          n_frames: int = 5, name: str = "trajectory") -> float:
     """Check on a few frames that every atom's M-th neighbour lies within radius_A.
 
     coords (F, N, 3) Å and lattices (F, 3, 3) Å may be memory-mapped: only `n_frames`
@@ -239,14 +238,14 @@ def validate_graph_radius(coords, lattices, n_neighbors: int, radius_A: float, *
     the Gaussian expansion of Eq. 7 with centres up to radius_A; a neighbour well
     beyond the last centre gets features ~0, so an M-th neighbour beyond radius_A
     carries no information and M (or the radius) is set wrong for this system.
-    `key` is the config path of the graph settings (e.g. "systems.peo.graph"); the
-    error names `<key>.radius_A`, `<key>.n_neighbors` and the measured distance.
+    The error names the measured distance, the radius and M, and the two fixes; the
+    caller adds where these settings come from (a config key, a file).
     Returns the largest M-th-neighbour distance found, Å.
     """
     from gdynet.graphs import neighbors  # here, so that reading trajectories never needs vesin
 
     if not (np.isfinite(radius_A) and radius_A > 0):
-        raise ValueError(f"{key}.radius_A must be a positive number of Å, got {radius_A!r}")
+        raise ValueError(f"the Gaussian expansion radius must be a positive number of Å, got {radius_A!r}")
     total = len(coords)
     if total == 0:
         raise TrajectoryError(f"{name}: 'traj_coords' has no frames; a trajectory needs at "
@@ -261,14 +260,13 @@ def validate_graph_radius(coords, lattices, n_neighbors: int, radius_A: float, *
     if d_max > radius_A:
         # the largest M that every checked atom satisfies within the radius
         m_ok = int((dist <= radius_A).sum(axis=-1).min())
-        lower = (f" or lower {key}.n_neighbors to {m_ok}" if m_ok >= 1 else "")
+        lower = (f", or lower the number of neighbours to {m_ok}" if m_ok >= 1 else "")
         raise TrajectoryError(
-            f"{name}: fewer than {key}.n_neighbors = {n_neighbors} neighbours within "
-            f"{key}.radius_A = {radius_A:g} Å: the {n_neighbors}-th neighbour of atom "
-            f"{int(worst[1])} in frame {int(picks[worst[0]])} lies {d_max:.3f} Å away. Beyond "
-            "the radius the Gaussian edge features (Eq. 7) are ~0, so such neighbours carry "
-            f"no information; raise {key}.radius_A to at least "
-            f"{math.ceil(d_max * 10) / 10:g} Å{lower}")
+            f"{name}: fewer than {n_neighbors} neighbours within the Gaussian expansion radius "
+            f"{radius_A:g} Å: the {n_neighbors}-th neighbour of atom {int(worst[1])} in frame "
+            f"{int(picks[worst[0]])} lies {d_max:.3f} Å away. Beyond the radius the Gaussian edge "
+            "features (Eq. 7) are ~0, so such neighbours carry no information; raise the radius "
+            f"to at least {math.ceil(d_max * 10) / 10:g} Å{lower}")
     return d_max
 
 

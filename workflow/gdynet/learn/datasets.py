@@ -39,7 +39,7 @@ def open_model_data(model: str, frames_dir, graphs_dir=None):
     """Return (frames, data) where `data` feeds `model(*data.batch(frame_indices))`."""
     frames = store.open_frames(frames_dir)
     if model == "gdynet":
-        return frames, training.GraphFrames(*store.open_graphs(graphs_dir))
+        return frames, training.GraphFrames(store.open_graphs(graphs_dir))
     if model == "vampnet":
         return frames, training.FeatureFrames(target_coordinates(frames))
     raise ValueError(f"unknown model '{model}'; expected one of {MODELS}")

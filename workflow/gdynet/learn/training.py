@@ -66,36 +66,38 @@ def _read_rows(array, frames: np.ndarray) -> np.ndarray:
 class GraphFrames:
     """Per-frame neighbour graphs for GDyNet.
 
-    nbr_idx: (F, N, M) integer neighbour atom indices; nbr_dist: (F, N, M) distances in Å.
-    Any array with numpy fancy indexing on the first axis works (ndarray, np.memmap);
-    only the rows of a batch are read.
+    Either a graph store (`gdynet.data.store.Graphs`, read with plain reads, so memory stays
+    the size of a batch), or two arrays nbr_idx (F, N, M) integer neighbour atom indices and
+    nbr_dist (F, N, M) distances in Å (ndarray or np.memmap; tests and small systems).
     batch(frames (B,)) -> (nbr_idx (B, N, M) int32, nbr_dist (B, N, M) float32) CPU tensors.
     """
 
-    def __init__(self, nbr_idx, nbr_dist):
+    def __init__(self, graphs, nbr_dist=None):
+        if nbr_dist is None:  # a graph store
+            self._read = graphs.read
+            self._n_frames, self.n_atoms, self.n_neighbors = graphs.n_frames, graphs.n_atoms, graphs.n_neighbors
+            return
+        nbr_idx = graphs
         if len(nbr_idx.shape) != 3 or tuple(nbr_idx.shape) != tuple(nbr_dist.shape):
             raise ValueError(
                 f"nbr_idx and nbr_dist must both be (F, N, M); got {tuple(nbr_idx.shape)} and {tuple(nbr_dist.shape)}"
             )
         if not np.issubdtype(nbr_idx.dtype, np.integer):
             raise ValueError(f"nbr_idx must hold integers, got dtype {nbr_idx.dtype}")
-        self.nbr_idx = nbr_idx
-        self.nbr_dist = nbr_dist
-        self.n_atoms = nbr_idx.shape[1]
-        self.n_neighbors = nbr_idx.shape[2]
+        self._read = lambda frames: (_read_rows(nbr_idx, frames), _read_rows(nbr_dist, frames))
+        self._n_frames, self.n_atoms, self.n_neighbors = nbr_idx.shape
 
     def __len__(self) -> int:
-        return self.nbr_idx.shape[0]
+        return self._n_frames
 
     def batch(self, frames) -> tuple[torch.Tensor, torch.Tensor]:
         frames = _check_frames(frames, len(self))
-        idx = _read_rows(self.nbr_idx, frames)
+        idx, dist = self._read(frames)
         if idx.size and (idx.min() < 0 or idx.max() >= self.n_atoms):
             raise ValueError(
                 f"nbr_idx holds atom indices in [{idx.min()}, {idx.max()}], outside 0..{self.n_atoms - 1}: "
                 "the graph files are corrupt or were built for another system"
             )
-        dist = _read_rows(self.nbr_dist, frames)
         return (
             torch.from_numpy(np.ascontiguousarray(idx, dtype=np.int32)),
             torch.from_numpy(np.ascontiguousarray(dist, dtype=np.float32)),
