@@ -35,7 +35,7 @@ ratio above 1 means the project is better. Cases:
   threads) at two trajectory lengths, each in its own child process (its VmHWM,
   which unlike ru_maxrss does not inherit the parent's peak), above a child that only
   imports the same modules (vesin imports torch, ~250 MB, when torch is installed).
-* train / predict memory: placeholders (`train_memory_cases`, `predict_memory_cases`).
+* train / predict memory: peak RSS of a training run and a prediction at two lengths (children).
 
 Timings on a shared machine are noisy; the load average is printed at start and end.
 """
@@ -339,12 +339,29 @@ def train_cases(quick: bool) -> None:
 
 CHILD = textwrap.dedent("""
     import json, resource, sys
+    import numpy as np
+    import torch
     import vesin  # noqa: F401 (the work's imports; vesin imports torch when it is installed)
     from gdynet.data import store
+    from gdynet.learn import datasets, training
     mode, frames_dir, graphs_dir = sys.argv[1:4]
+    torch.set_num_threads(1)
     if mode == "work":
         store.write_graphs(store.open_frames(frames_dir), graphs_dir, int(sys.argv[4]),
                            radius_A=float(sys.argv[5]), threads=2)
+    elif mode in ("train", "predict"):
+        frames, data = datasets.open_model_data("gdynet", frames_dir, graphs_dir)
+        torch.manual_seed(0)
+        net = datasets.build_model("gdynet", frames, data, None, n_states=4, atom_fea_len=16, n_conv=3,
+                                   batch_norm=True, radius_A=float(sys.argv[5]))
+        n = len(data)
+        if mode == "train":  # 1 GiB budget: the batch is capped by it whatever the length
+            settings = training.TrainSettings(epochs=1, steps_per_epoch=3, batch_pairs=2048,
+                                              learning_rate=1e-3, seed=0, memory_budget_gb=1.0)
+            training.fit(net, data, train_ranges=[(0, n * 4 // 5)], val_ranges=[(n * 4 // 5, n)], lag=1,
+                         frame_interval_ps=1.0, settings=settings, checkpoint=graphs_dir + "/ckpt.pt")
+        else:
+            training.predict_frames(net, data, np.arange(n), budget_bytes=2**30)
     try:
         peak = next(int(line.split()[1]) * 1024 for line in open("/proc/self/status")
                     if line.startswith("VmHWM:"))
@@ -355,11 +372,12 @@ CHILD = textwrap.dedent("""
 
 
 def _child_peak(mode, frames_dir, graphs_dir) -> int:
+    """Peak resident memory (bytes) of a child that featurizes, trains or predicts."""
     env = dict(os.environ, OMP_NUM_THREADS="1")
     result = subprocess.run([sys.executable, "-c", CHILD, mode, str(frames_dir), str(graphs_dir), str(M),
                              str(RADIUS_A)], capture_output=True, text=True, env=env, check=False)
     if result.returncode != 0:
-        raise RuntimeError(f"featurize child failed:\n{result.stderr[-3000:]}")
+        raise RuntimeError(f"{mode} child failed:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])["peak"]
 
 
@@ -382,8 +400,9 @@ def write_trajectory(path: Path, liquid: Liquid, n_frames: int, chunk: int = 50)
                 npy_format.write_array(f, value)
 
 
-def featurize_memory_cases(quick: bool) -> dict:
-    """Peak RSS of featurization at two trajectory lengths; returns the store's size."""
+def memory_cases(quick: bool) -> dict:
+    """Peak RSS of featurize, train and predict at two trajectory lengths (N = 5,000, M = 20),
+    each in a child of its own; returns the store's size. Flat in the length is the goal."""
     from gdynet.data import store
 
     lengths = (100, 400) if quick else (200, 1600)
@@ -409,16 +428,12 @@ def featurize_memory_cases(quick: bool) -> dict:
             emit(case, "peak RSS above imports", peak / 2**20, "MiB")
             emit(case, "graph store size", measured["store_bytes"] / 2**20, "MiB")
             emit(case, "wall time incl. child start", seconds, "s")
+            for mode in ("train", "predict"):
+                peak = _child_peak(mode, work / "frames", work / "graphs") - base
+                budget = "budget 1 GiB, 3 steps" if mode == "train" else "budget 1 GiB, every frame"
+                emit(f"memory {mode} N=5000 M={M} F={n_frames} ({budget})", "peak RSS above imports",
+                     peak / 2**20, "MiB")
     return measured
-
-
-def train_memory_cases(quick: bool) -> None:
-    """Peak RSS of training at two trajectory lengths: to be added by the lead (train
-    in a child process, as `featurize_memory_cases` does for featurization)."""
-
-
-def predict_memory_cases(quick: bool) -> None:
-    """Peak RSS of predict at two test-set lengths: to be added by the lead."""
 
 
 def main(argv=None) -> None:
@@ -428,9 +443,7 @@ def main(argv=None) -> None:
     start = time.perf_counter()
     emit("machine", "load average (1 min) at start", os.getloadavg()[0], "processes")
     emit("machine", "CPU cores available", len(os.sched_getaffinity(0)), "cores")
-    measured = featurize_memory_cases(args.quick)  # first: children start from a small parent
-    train_memory_cases(args.quick)
-    predict_memory_cases(args.quick)
+    measured = memory_cases(args.quick)  # first: children start from a small parent
     featurize_cases(args.quick)
     store_cases(measured)
     train_cases(args.quick)
