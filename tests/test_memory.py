@@ -5,7 +5,9 @@
   needlessly small).
 - Prediction over 1,000 test frames of a 2,000-atom system needs the same peak memory as over
   250 (within 15 %): it streams chunks from the graph store, read with plain reads.
-Each measurement runs in a child process of its own and reads ru_maxrss there.
+Each measurement runs in a child process of its own and reads its peak resident memory there
+(VmHWM: unlike ru_maxrss, which a forked child inherits from a large pytest parent, it
+starts afresh at exec).
 """
 
 import json
@@ -20,8 +22,14 @@ from gdynet.data import store
 
 pytestmark = pytest.mark.slow
 
-STEP = textwrap.dedent("""
-    import json, resource, sys
+PEAK = textwrap.dedent("""
+    def peak_bytes():
+        with open("/proc/self/status") as f:
+            return next(int(l.split()[1]) for l in f if l.startswith("VmHWM:")) * 1024
+""")
+
+STEP = PEAK + textwrap.dedent("""
+    import json, sys
     import numpy as np, torch
     from gdynet.learn import memory
     from gdynet.learn.model import GDyNet
@@ -34,15 +42,15 @@ STEP = textwrap.dedent("""
     net = GDyNet([3] * 20 + [16] * (n_atoms - 20), np.arange(20), n_states=4, atom_fea_len=fea, n_conv=3)
     with torch.no_grad():
         net.eval(); net(idx[:1], dist[:1]); net.train()  # allocator and kernels initialised
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    base = peak_bytes()
     if mode == "train":
         out = net(idx, dist)
         (-vamp2_score(out[:frames // 2].reshape(-1, 4), out[frames // 2:].reshape(-1, 4))).backward()
     else:
         with torch.no_grad():
             net.eval(); net(idx, dist)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"measured": (peak - base) * 1024,
+    peak = peak_bytes()
+    print(json.dumps({"measured": peak - base,
                       "estimate": memory.bytes_per_frame(net, m, train=mode == "train") * frames}))
 """)
 
@@ -60,8 +68,8 @@ def test_memory_model_bounds_the_measured_peak(mode, n_atoms, fea, frames):
     assert got["measured"] <= got["estimate"] <= 2 * got["measured"], got
 
 
-PREDICT = textwrap.dedent("""
-    import json, resource, sys
+PREDICT = PEAK + textwrap.dedent("""
+    import json, sys
     import numpy as np, torch
     from gdynet.data import store
     from gdynet.learn import training
@@ -72,7 +80,7 @@ PREDICT = textwrap.dedent("""
     torch.manual_seed(0)
     net = GDyNet([3] * 40 + [16] * (data.n_atoms - 40), np.arange(40), n_states=4, atom_fea_len=16, n_conv=3)
     chi = training.predict_frames(net, data, np.arange(n), budget_bytes=2**30)
-    print(json.dumps({"peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "shape": chi.shape}))
+    print(json.dumps({"peak": peak_bytes(), "shape": chi.shape}))
 """)
 
 
