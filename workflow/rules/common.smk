@@ -182,6 +182,11 @@ def model_inputs(w):
     return {"data": data, "meta": f"results/{w.system}/frames/meta.json"}
 
 
+# The final outputs of each system-specific analysis: its rule file registers a function
+# system -> [paths] under the analysis's name (the `analyses` config key).
+ANALYSIS_TARGETS = {}
+
+
 def all_targets():
     targets = []
     for system in SYSTEMS:
@@ -190,21 +195,14 @@ def all_targets():
             # every trained model too: a failed forced rerun must not leave a hole
             for d in model_dirs(system, model, k).values():
                 targets += [f"{d}/model.pt", f"{d}/metrics.csv"]
-        if "toy" in analyses(system):
-            targets += toy_targets(system)
+        for name in analyses(system):
+            targets += ANALYSIS_TARGETS[name](system)
     return targets
 
 
-def toy_targets(system):
-    figures = [
-        "fig2b_timescales",
-        "fig2c_states",
-        "fig2d_ck",
-        "supp_fig1_vampnet8_timescales",
-    ]
-    return [f"results/{system}/analysis/validation.json"] + [
-        f"results/{system}/figures/{name}.{ext}" for name in figures for ext in ("png", "pdf")
-    ]
+def figure_files(system, *names):
+    """The PNG and PDF of each named figure of a system."""
+    return [f"results/{system}/figures/{name}.{ext}" for name in names for ext in ("png", "pdf")]
 
 
 def figure(name, caption):

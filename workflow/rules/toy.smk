@@ -36,3 +36,9 @@ rule validate_toy:
         "../../envs/analysis.yaml"
     script:
         "../scripts/validate_toy.py"
+
+
+ANALYSIS_TARGETS["toy"] = lambda system: [
+    f"results/{system}/analysis/validation.json",
+    *figure_files(system, "fig2b_timescales", "fig2c_states", "fig2d_ck", "supp_fig1_vampnet8_timescales"),
+]
