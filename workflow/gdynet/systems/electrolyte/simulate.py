@@ -395,7 +395,8 @@ def _produce(lmp, n_atoms, n_frames, steps_per_frame, progress, log):
     kinetic = np.empty(n_frames, dtype=np.float32)
     t0 = time.perf_counter()
     for f in range(n_frames):
-        lmp.command(f"run {steps_per_frame} pre no post no")
+        # `pre no` skips the setup, which the first run after new fixes (no equilibration) needs
+        lmp.command(f"run {steps_per_frame} pre {'yes' if f == 0 else 'no'} post no")
         nlocal = lmp.extract_global("nlocal")
         ids = lmp.numpy.extract_atom("id")[:nlocal]
         x = lmp.numpy.extract_compute("unwrapped", LMP_STYLE_ATOM, LMP_TYPE_ARRAY)[:nlocal]
