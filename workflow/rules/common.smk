@@ -297,6 +297,31 @@ def electrolyte_args(system):
     return dict(canonical(cfg), ion_charges=cfg["ion_charges"], temperature_K=temperature(system))
 
 
+def electrolyte_k(system):
+    """The number of states of the GDyNet that the electrolyte analysis reads."""
+    return SYSTEMS[system]["electrolyte"]["n_states"]
+
+
+def learned_states(w):
+    """The analysed GDyNet's τ* and its test-set χ at every trained lag (the script picks τ*)."""
+    k = electrolyte_k(w.system)
+    return {
+        "tau_star": f"results/{w.system}/gdynet/k{k}/tau_star.json",
+        "chi": list(by_lag(w.system, "gdynet", k, "chi_test.npy").values()),
+    }
+
+
+def learned_chi(w):
+    """{τ in ps: chi_test.npy}: the params from which a script picks the file of τ*."""
+    return by_lag(w.system, "gdynet", electrolyte_k(w.system), "chi_test.npy")
+
+
+def electrolyte_seed(w):
+    """The seed of one simulated electrolyte trajectory, from its name (seed-001, ...)."""
+    seeds = SYSTEMS[w.system]["simulate"]["seeds"]
+    return seeds[list(layout(w.system).names).index(w.name)]
+
+
 # ------------------------------------------------------------------------ checks
 
 

@@ -7,30 +7,6 @@
 ELECTROLYTE = "results/{system}/analysis"
 
 
-def electrolyte_k(system):
-    return SYSTEMS[system]["electrolyte"]["n_states"]
-
-
-def learned_states(w):
-    """The analysed GDyNet's τ* and its test-set χ at every trained lag (the script picks τ*)."""
-    k = electrolyte_k(w.system)
-    return {
-        "tau_star": f"results/{w.system}/gdynet/k{k}/tau_star.json",
-        "chi": list(by_lag(w.system, "gdynet", k, "chi_test.npy").values()),
-    }
-
-
-def learned_chi(w):
-    """{τ in ps: chi_test.npy}: the params from which a script picks the file of τ*."""
-    return by_lag(w.system, "gdynet", electrolyte_k(w.system), "chi_test.npy")
-
-
-def electrolyte_seed(w):
-    seeds = SYSTEMS[w.system]["simulate"]["seeds"]
-    names = list(layout(w.system).names)
-    return seeds[names.index(w.name)]
-
-
 rule simulate_electrolyte:
     output:
         "resources/{system}/simulated/{name}.npz",
@@ -38,18 +14,20 @@ rule simulate_electrolyte:
         "logs/{system}/simulate/{name}.log",
     benchmark:
         "logs/{system}/benchmark/simulate/{name}.tsv"
-    params:
-        simulate=lambda w: {k: v for k, v in simulate_args(w.system).items() if k != "seeds"},
-        seed=electrolyte_seed,  # adding a seed runs one more job and reruns no other
-        frame_interval_ps=system_cfg("frame_interval_ps"),
     wildcard_constraints:
         system=simulated("electrolyte"),
         name=r"seed-\d+",
+    conda:
+        "../../envs/lammps.yaml"
     threads: 1
     resources:
         runtime=60,
-    conda:
-        "../../envs/lammps.yaml"
+    params:
+        simulate=lambda w: {
+            k: v for k, v in simulate_args(w.system).items() if k != "seeds"
+        },
+        seed=electrolyte_seed,  # adding a seed runs one more job and reruns no other
+        frame_interval_ps=system_cfg("frame_interval_ps"),
     script:
         "../scripts/simulate_electrolyte.py"
 
@@ -62,12 +40,12 @@ rule electrolyte_geometric:
         f"{ELECTROLYTE}/geometric_states.npz",
     log:
         "logs/{system}/analysis/electrolyte_geometric.log",
-    params:
-        geometric=system_cfg("electrolyte", "geometric"),
     wildcard_constraints:
         system=analysed("electrolyte"),
     conda:
         "../../envs/analysis.yaml"
+    params:
+        geometric=system_cfg("electrolyte", "geometric"),
     script:
         "../scripts/electrolyte_geometric.py"
 
@@ -82,12 +60,12 @@ rule electrolyte_states:
         states=f"{ELECTROLYTE}/states.json",
     log:
         "logs/{system}/analysis/electrolyte_states.log",
-    params:
-        chi=learned_chi,
     wildcard_constraints:
         system=analysed("electrolyte"),
     conda:
         "../../envs/analysis.yaml"
+    params:
+        chi=learned_chi,
     script:
         "../scripts/electrolyte_states.py"
 
@@ -105,17 +83,17 @@ rule electrolyte_rdf:
         "logs/{system}/analysis/electrolyte_rdf.log",
     benchmark:
         "logs/{system}/benchmark/electrolyte_rdf.tsv"
+    wildcard_constraints:
+        system=analysed("electrolyte"),
+    conda:
+        "../../envs/analysis.yaml"
+    resources:
+        mem_mb=2000,
     params:
         chi=learned_chi,
         elements=system_cfg("electrolyte", "rdf_elements"),
         r_max_A=system_cfg("electrolyte", "rdf_r_max_A"),
         bins=system_cfg("electrolyte", "rdf_bins"),
-    wildcard_constraints:
-        system=analysed("electrolyte"),
-    resources:
-        mem_mb=2000,
-    conda:
-        "../../envs/analysis.yaml"
     script:
         "../scripts/electrolyte_rdf.py"
 
@@ -132,12 +110,12 @@ rule electrolyte_charges:
         geometric_table=f"{ELECTROLYTE}/charges_geometric.csv",
     log:
         "logs/{system}/analysis/electrolyte_charges.log",
-    params:
-        settings=lambda w: electrolyte_args(w.system),
     wildcard_constraints:
         system=analysed("electrolyte"),
     conda:
         "../../envs/analysis.yaml"
+    params:
+        settings=lambda w: electrolyte_args(w.system),
     script:
         "../scripts/electrolyte_charges.py"
 
@@ -152,12 +130,12 @@ rule electrolyte_configurations:
         directory(f"{ELECTROLYTE}/configurations"),
     log:
         "logs/{system}/analysis/electrolyte_configurations.log",
-    params:
-        chi=learned_chi,
     wildcard_constraints:
         system=analysed("electrolyte"),
     conda:
         "../../envs/analysis.yaml"
+    params:
+        chi=learned_chi,
     script:
         "../scripts/electrolyte_configurations.py"
 
@@ -177,16 +155,16 @@ rule electrolyte_transport:
         "logs/{system}/analysis/electrolyte_transport.log",
     benchmark:
         "logs/{system}/benchmark/electrolyte_transport.tsv"
+    wildcard_constraints:
+        system=analysed("electrolyte"),
+    conda:
+        "../../envs/analysis.yaml"
+    resources:
+        mem_mb=2000,
     params:
         chi=learned_chi,
         settings=lambda w: electrolyte_args(w.system),
         msd_lags_ps=system_cfg("koopman", "lags_ps"),
-    wildcard_constraints:
-        system=analysed("electrolyte"),
-    resources:
-        mem_mb=2000,
-    conda:
-        "../../envs/analysis.yaml"
     script:
         "../scripts/electrolyte_transport.py"
 
@@ -285,6 +263,11 @@ ANALYSIS_TARGETS["electrolyte"] = lambda system: [
     f"results/{system}/figures/supp_table1.csv",
     f"results/{system}/figures/supp_table2.csv",
     f"results/{system}/figures/fig5_conduction.csv",
-    *figure_files(system, "fig4b_configurations", "fig4c_charge_integral", "fig5_conduction",
-                  "supp_fig3_rdf"),
+    *figure_files(
+        system,
+        "fig4b_configurations",
+        "fig4c_charge_integral",
+        "fig5_conduction",
+        "supp_fig3_rdf",
+    ),
 ]
