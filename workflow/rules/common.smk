@@ -289,12 +289,13 @@ def temperature(system):
     return cfg.get("simulate", {}).get("temperature_K") if cfg["source"] == "simulate" else None
 
 
-def electrolyte_args(system):
-    """The electrolyte analysis settings (systems.<s>.electrolyte), ion charges keyed by
-    atomic number, and the temperature (K)."""
-    cfg = dict(SYSTEMS[system]["electrolyte"])
+def electrolyte_args(system, *keys):
+    """Some electrolyte analysis settings (systems.<s>.electrolyte; `temperature_K` too),
+    with the ion charges keyed by atomic number: only what defines a rule's output."""
+    cfg = canonical(SYSTEMS[system]["electrolyte"])
     cfg["ion_charges"] = {int(z): float(q) for z, q in cfg["ion_charges"].items()}
-    return dict(canonical(cfg), ion_charges=cfg["ion_charges"], temperature_K=temperature(system))
+    cfg["temperature_K"] = temperature(system)
+    return {key: cfg[key] for key in keys}
 
 
 def electrolyte_k(system):

@@ -115,7 +115,13 @@ rule electrolyte_charges:
     conda:
         "../../envs/analysis.yaml"
     params:
-        settings=lambda w: electrolyte_args(w.system),
+        settings=lambda w: electrolyte_args(
+            w.system,
+            "anion_element",
+            "ion_charges",
+            "reference_charge",
+            "shell_sigmas",
+        ),
     script:
         "../scripts/electrolyte_charges.py"
 
@@ -163,7 +169,9 @@ rule electrolyte_transport:
         mem_mb=2000,
     params:
         chi=learned_chi,
-        settings=lambda w: electrolyte_args(w.system),
+        settings=lambda w: electrolyte_args(
+            w.system, "temperature_K", "drift_masses", "derivative_half_width_ps"
+        ),
         msd_lags_ps=system_cfg("koopman", "lags_ps"),
     script:
         "../scripts/electrolyte_transport.py"
