@@ -181,8 +181,13 @@ def simulate(
             data.write_text(lammps_data(system))
             t0 = time.perf_counter()
             _start(lmp, data, temperature, timestep, lammps_seeds, li_polymer_epsilon, dielectric)
-            if n_equil:
-                lmp.command(f"run {n_equil}")
+            done = 0
+            for part in range(1, 5 if n_equil else 0):  # in quarters, each logged
+                steps = n_equil * part // 4 - done
+                lmp.command(f"run {steps}")
+                done += steps
+                log.info("electrolyte MD: equilibration %g/%g τ (%.0f s)", done * timestep,
+                         equilibration_tau, time.perf_counter() - t0)
             log.info("electrolyte MD: start and %g τ equilibration took %.0f s", equilibration_tau,
                      time.perf_counter() - t0)
             coords, kinetic = _produce(lmp, n_atoms, n_frames, steps_per_frame, progress, log)
