@@ -322,3 +322,37 @@ def test_state_agreement_under_a_permutation():
     # A model that puts everything in one state scores 1/k.
     assert el.state_agreement(np.zeros_like(ref), ref, n_learned=4).balanced_accuracy == \
         pytest.approx(0.25)
+
+
+# ------------------------------------------------------------- records that cross files
+def test_transport_populations_and_agreement_come_back_from_their_files(tmp_path):
+    rng = np.random.default_rng(9)
+    D, P = np.array([0.1, 0.4]), [[0.99, 0.01], [0.015, 0.985]]
+    xs, chis = [], []
+    for _ in range(2):
+        x, labels = switching_walk(rng, D, P, 400, 10, 1.0)
+        xs.append(x)
+        chis.append(one_hot(labels, 2))
+    tr = el.transport(xs, chis, [0, 1, 2, 3], tau=2, dt_ps=1.0, charges=[0.5, -0.5],
+                      volume_A3=1e5, temperature_K=363.0)
+    el.save_transport(tmp_path / "t.npz", tr)
+    back = el.load_transport(tmp_path / "t.npz")
+    assert back.tau == 2 and isinstance(back.tau, int) and back.tau_ps == 2.0
+    np.testing.assert_array_equal(back.diffusion, tr.diffusion)
+    np.testing.assert_array_equal(back.tmsd.sum_d2, tr.tmsd.sum_d2)
+    np.testing.assert_array_equal(back.per_segment["shares"], tr.per_segment["shares"])
+    assert back.conduction.total == tr.conduction.total
+    assert el.validation(back) == el.validation(tr)
+
+    pops = el.populations(chis)
+    again = el.Populations.from_dict(pops.to_dict())
+    np.testing.assert_array_equal(again.mean, pops.mean)
+    np.testing.assert_array_equal(again.per_segment, pops.per_segment)
+    agreement = el.state_agreement(np.array([0, 1, 1]), np.array([1, 0, 0]))
+    same = el.Agreement.from_dict(agreement.to_dict())
+    assert same.balanced_accuracy == 1.0 and same.mapping.tolist() == [1, 0]
+
+
+def test_element_masses_are_atomic_weights():
+    np.testing.assert_allclose(el.element_masses([3, 7, 8, 1, 3]),
+                               [6.941, 14.0067, 15.9994, 1.00794, 6.941], rtol=2e-3)

@@ -15,6 +15,8 @@ from gdynet.systems.electrolyte.simulate import (
     TAU_PS,
     build_system,
     chain_types,
+    layout,
+    lj_arguments,
     simulate,
 )
 
@@ -131,3 +133,30 @@ def test_lifetimes_ignore_brief_excursions():
     np.testing.assert_array_equal(shells.lifetimes(col[:, None]), [2, 10, 20])
     # Excursions shorter than 5 frames are no state change: 0 for 22 frames, then 1.
     np.testing.assert_array_equal(shells.lifetimes(col[:, None], min_frames=5), [20])
+
+
+@pytest.mark.slow
+def test_a_run_without_equilibration_starts_production_cleanly():
+    # the first production run must set up the new fixes (it crashed LAMMPS with `pre no`)
+    run = simulate(seed=5, **dict(TINY, production_tau=3.0, equilibration_tau=0.0))
+    assert run.coords.shape[0] == 3 and np.isfinite(run.coords).all()
+
+
+def test_shell_cutoff_is_in_the_units_of_the_simulator():
+    assert shells.SHELL_CUTOFF_A == pytest.approx(1.35 * SIGMA_A)
+
+
+def test_layout_and_lj_arguments_describe_what_simulate_writes():
+    config = dict(seeds=[4, 7], time_ns=0.045, n_chains=4, chain_length=11, n_salt=6,
+                  density=0.85, equilibration_ns=0.015, temperature_K=363.0)
+    lay = layout(**config, frame_interval_ps=1.5)
+    assert lay.names == ("seed-004", "seed-007") and lay.n_frames == (30, 30)
+    assert lay.n_atoms == 4 * 11 + 6 * 4 and lay.n_targets == 6
+    assert lay.volume_A3 == pytest.approx(68 / 0.85 * 4.0**3)
+    args = lj_arguments(**{k: v for k, v in config.items() if k != "seeds"}, frame_interval_ps=1.5)
+    assert args["production_tau"] == pytest.approx(30.0) and args["frame_interval_tau"] == 1.0
+    assert args["equilibration_tau"] == pytest.approx(10.0) and args["temperature"] == 1.0
+    assert {k: args[k] for k in ("n_chains", "chain_length", "n_salt")} == dict(
+        n_chains=4, chain_length=11, n_salt=6)
+    with pytest.raises(ValueError, match="time_ns"):
+        lj_arguments(time_ns=0.0, frame_interval_ps=1.5)

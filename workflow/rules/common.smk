@@ -116,6 +116,11 @@ def simulated(kind):
     return "|".join(names) or "(?!)"  # no system: a pattern that matches nothing
 
 
+def analysed(name):
+    """The systems that list the analysis `name` (a wildcard constraint of its rules)."""
+    return "|".join(s for s in SYSTEMS if name in analyses(s)) or "(?!)"
+
+
 def simulate_args(system):
     """The simulator's arguments: the config's simulate block without its `system` key."""
     cfg = SYSTEMS[system]
@@ -276,6 +281,48 @@ def tau_star_override(system, model):
     return value.get(model) if isinstance(value, dict) else value
 
 
+def temperature(system):
+    """The system's temperature, K: systems.<s>.temperature_K, else its simulation's."""
+    cfg = SYSTEMS[system]
+    if "temperature_K" in cfg:
+        return cfg["temperature_K"]
+    return cfg.get("simulate", {}).get("temperature_K") if cfg["source"] == "simulate" else None
+
+
+def electrolyte_args(system, *keys):
+    """Some electrolyte analysis settings (systems.<s>.electrolyte; `temperature_K` too),
+    with the ion charges keyed by atomic number: only what defines a rule's output."""
+    cfg = canonical(SYSTEMS[system]["electrolyte"])
+    cfg["ion_charges"] = {int(z): float(q) for z, q in cfg["ion_charges"].items()}
+    cfg["temperature_K"] = temperature(system)
+    return {key: cfg[key] for key in keys}
+
+
+def electrolyte_k(system):
+    """The number of states of the GDyNet that the electrolyte analysis reads."""
+    return SYSTEMS[system]["electrolyte"]["n_states"]
+
+
+def learned_states(w):
+    """The analysed GDyNet's τ* and its test-set χ at every trained lag (the script picks τ*)."""
+    k = electrolyte_k(w.system)
+    return {
+        "tau_star": f"results/{w.system}/gdynet/k{k}/tau_star.json",
+        "chi": list(by_lag(w.system, "gdynet", k, "chi_test.npy").values()),
+    }
+
+
+def learned_chi(w):
+    """{τ in ps: chi_test.npy}: the params from which a script picks the file of τ*."""
+    return by_lag(w.system, "gdynet", electrolyte_k(w.system), "chi_test.npy")
+
+
+def electrolyte_seed(w):
+    """The seed of one simulated electrolyte trajectory, from its name (seed-001, ...)."""
+    seeds = SYSTEMS[w.system]["simulate"]["seeds"]
+    return seeds[list(layout(w.system).names).index(w.name)]
+
+
 # ------------------------------------------------------------------------ checks
 
 
@@ -335,6 +382,18 @@ def _problems(system):
             if k not in cfg["models"].get(model, {}).get("n_states", []):
                 out.append(f"{key}.analyses lists 'toy', which needs {key}.models.{model}.n_states "
                            f"to include {k} (Fig. 2, Supp. Fig. 1)")
+    if "electrolyte" in analyses(system):  # Figs. 4-5 analyse one GDyNet at a temperature
+        k = cfg["electrolyte"]["n_states"]
+        if k not in cfg["models"]["gdynet"]["n_states"]:
+            out.append(f"{key}.electrolyte.n_states: {k} is not among {key}.models.gdynet.n_states "
+                       f"{cfg['models']['gdynet']['n_states']}; train it or analyse one of them")
+        if temperature(system) is None:
+            out.append(f"{key}.analyses lists 'electrolyte', whose conductivity (Eq. 15) needs "
+                       f"{key}.temperature_K; give the simulation temperature in K")
+        missing = set(map(int, cfg["electrolyte"]["ion_charges"])) - set(cfg["electrolyte"]["rdf_elements"])
+        if missing:
+            out.append(f"{key}.electrolyte.rdf_elements: add {sorted(missing)}: the charge integral "
+                       "(Supp. Note 3) counts every ion of electrolyte.ion_charges from the RDFs")
     names = trajectory_names(system)
     if len(set(names)) != len(names):
         out.append(f"{key}: the trajectory file names {names} repeat; each trajectory becomes a "

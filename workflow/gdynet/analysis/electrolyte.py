@@ -30,6 +30,7 @@ import pandas as pd
 from scipy import constants, optimize
 
 from gdynet import io, logs
+from gdynet.elements import symbol
 from gdynet.analysis import koopman
 from gdynet.analysis.rdf import DEFAULT_CHUNK_BYTES, StateRDF, perpendicular_widths
 
@@ -57,6 +58,16 @@ class Populations:
     low: np.ndarray
     high: np.ndarray
     per_segment: np.ndarray
+
+    def to_dict(self) -> dict:
+        return {name: np.asarray(getattr(self, name)).tolist()
+                for name in ("mean", "low", "high", "per_segment")}
+
+    @classmethod
+    def from_dict(cls, record: Mapping) -> Populations:
+        """The inverse of `to_dict` (e.g. read back from JSON, where NaN became null)."""
+        return cls(*(np.array(record[name], dtype=np.float64)
+                     for name in ("mean", "low", "high", "per_segment")))
 
 
 def populations(chi_segments, level: float = 0.95) -> Populations:
@@ -325,14 +336,6 @@ def write_extxyz(path, config: Configuration, comment: Mapping[str, object] | No
     trajectory, distance to the target (Å). `comment` entries go into the header line as
     key=value pairs (e.g. state, frame, probability). The cluster is not periodic.
     """
-    from mdtraj.core.element import Element
-
-    def symbol(z):
-        try:
-            return Element.getByAtomicNumber(int(z)).symbol
-        except KeyError:
-            return f"X{int(z)}"
-
     info = " ".join(f"{k}={v}" for k, v in (comment or {}).items())
     header = ('Properties=species:S:1:pos:R:3:index:I:1:distance:R:1 pbc="F F F" ' + info).strip()
     lines = [str(len(config.indices)), header]
@@ -714,6 +717,56 @@ def transport(positions, chi, lags, tau: int, dt_ps: float, charges, volume_A3: 
         tmsd=pooled, per_segment=per)
 
 
+def save_transport(path, tr: Transport) -> None:
+    """Write a `Transport` (with its sums, conduction and per-trajectory estimates) as one
+    npz file, atomically; `load_transport` reads it back."""
+    arrays = {}
+    for name in Transport.__dataclass_fields__:
+        value = getattr(tr, name)
+        if isinstance(value, (Conduction, TransitionMSD)):
+            for sub in type(value).__dataclass_fields__:
+                arrays[f"{name}.{sub}"] = np.asarray(getattr(value, sub))
+        elif isinstance(value, dict):
+            for sub, v in value.items():
+                arrays[f"{name}.{sub}"] = np.asarray(v)
+        else:
+            arrays[name] = np.asarray(value)
+    io.save_npz(path, **arrays)
+
+
+def load_transport(path) -> Transport:
+    """A `Transport` written by `save_transport`."""
+    with np.load(path) as f:
+        arrays = {key: f[key] for key in f.files}
+
+    def part(prefix):
+        return {k.split(".", 1)[1]: v for k, v in arrays.items() if k.startswith(prefix + ".")}
+
+    scalar = {"tau": int, "tau_ps": float, "diffusion_li": float, "diffusion_li_low": float,
+              "diffusion_li_high": float, "total_low": float, "total_high": float}
+    values = {}
+    for name in Transport.__dataclass_fields__:
+        if name == "conduction":
+            c = part(name)
+            values[name] = Conduction(c["sigma"], c["shares"], float(c["total"]), c["z2"])
+        elif name == "tmsd":
+            values[name] = TransitionMSD(**part(name))
+        elif name == "per_segment":
+            values[name] = part(name)
+        else:
+            values[name] = scalar[name](arrays[name]) if name in scalar else arrays[name]
+    return Transport(**values)
+
+
+def element_masses(atom_types) -> np.ndarray:
+    """(N,) standard atomic weights (u) of atomic numbers (mdtraj's element table)."""
+    from mdtraj.core.element import Element
+
+    types = np.asarray(atom_types)
+    table = {int(z): Element.getByAtomicNumber(int(z)).mass for z in np.unique(types)}
+    return np.array([table[int(z)] for z in types], dtype=np.float64)
+
+
 def diffusion_table(tr: Transport) -> pd.DataFrame:
     """Supp. Table 2 in long form: one row per transition i→j with D_ij(τ) and its CI in
     10⁻⁷ cm²/s (the paper's unit), and in Å²/ps."""
@@ -774,6 +827,15 @@ class Agreement:
     balanced_accuracy: float
     mapping: np.ndarray
     confusion: np.ndarray
+
+    def to_dict(self) -> dict:
+        return {"balanced_accuracy": self.balanced_accuracy, "mapping": self.mapping.tolist(),
+                "confusion": self.confusion.tolist()}
+
+    @classmethod
+    def from_dict(cls, record: Mapping) -> Agreement:
+        return cls(float(record["balanced_accuracy"]), np.asarray(record["mapping"], np.int64),
+                   np.asarray(record["confusion"], np.int64))
 
 
 def state_agreement(learned, reference, n_learned: int | None = None,

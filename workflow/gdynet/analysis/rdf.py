@@ -37,6 +37,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gdynet import io
+
 DEFAULT_CHUNK_BYTES = 32 * 2**20
 
 
@@ -107,6 +109,18 @@ class StateRDF:
                              f"{self.elements.tolist()}; compute the RDF for it too")
         return int(hits[0])
 
+    def select(self, states) -> StateRDF:
+        """The sums of some states only (a slice or index array over the k states), e.g. to
+        split one pass over the frames with several state sets side by side in χ."""
+        return StateRDF(self.edges, self.elements, self.counts[states], self.weight[states],
+                        self.density_weight[states], self.n_frames)
+
+    def save(self, path) -> None:
+        """Write the sums as an npz file (atomically); `load_rdf` reads them back."""
+        io.save_npz(path, edges=self.edges, elements=self.elements, counts=self.counts,
+                    weight=self.weight, density_weight=self.density_weight,
+                    n_frames=np.int64(self.n_frames))
+
     def __add__(self, other: StateRDF) -> StateRDF:
         """Pool two results (e.g. two trajectories) into one."""
         if not (np.array_equal(self.edges, other.edges)
@@ -117,6 +131,13 @@ class StateRDF:
         return StateRDF(self.edges, self.elements, self.counts + other.counts,
                         self.weight + other.weight, self.density_weight + other.density_weight,
                         self.n_frames + other.n_frames)
+
+
+def load_rdf(path) -> StateRDF:
+    """A `StateRDF` written by `StateRDF.save`."""
+    with np.load(path) as f:
+        return StateRDF(f["edges"], f["elements"], f["counts"], f["weight"],
+                        f["density_weight"], int(f["n_frames"]))
 
 
 def state_rdf(coords, lattices, chi, atom_types, target_index, elements, r_max: float,

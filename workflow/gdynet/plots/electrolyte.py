@@ -13,25 +13,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 
+from gdynet.elements import symbol
 from gdynet.plots import style
 
 # CPK-like element colours and drawing sizes (points²) for the 3-D shells.
 ELEMENT_COLOR = {1: "#e8e8e8", 3: "#8f40d4", 6: "#505050", 7: "#3050f8", 8: "#e02020",
                  9: "#90e050", 16: "#e8c020"}
 ELEMENT_SIZE = {1: 60, 3: 140, 6: 110, 7: 150, 8: 120, 9: 90, 16: 170}
-SYMBOL = {1: "H", 3: "Li", 6: "C", 7: "N", 8: "O", 9: "F", 16: "S"}
-
-
-def symbol(z: int) -> str:
-    z = int(z)
-    if z in SYMBOL:
-        return SYMBOL[z]
-    from mdtraj.core.element import Element
-
-    try:
-        return Element.getByAtomicNumber(z).symbol
-    except KeyError:
-        return f"Z{z}"
 
 
 def state_colors(k: int) -> list:
@@ -140,12 +128,14 @@ def charge_integral_figure(edges, integral, r_star, charges, labels=None) -> plt
 
 
 # --------------------------------------------------------------------------- Fig. 5
-def conduction_figure(shares, low=None, high=None, labels=None) -> plt.Figure:
+def conduction_figure(shares, low=None, high=None, labels=None, total_S_cm=None,
+                      tau_ps=None) -> plt.Figure:
     """Fig. 5: share of the Li-ion conduction carried by each transition i→j (Eq. 16).
 
     shares, low, high (k, k): the shares σ_ij/Σσ and their 95 % CI (fractions; shown in
     %). Bars are grouped by the initial state i and coloured by it; transitions within a
-    state (i→i) are solid, between states hatched.
+    state (i→i) are solid, between states hatched. total_S_cm: optional (σ, low, high), the
+    absolute conductivity in S/cm, and tau_ps the lag, for the title.
     """
     style()
     shares = np.asarray(shares, dtype=float)
@@ -170,6 +160,11 @@ def conduction_figure(shares, low=None, high=None, labels=None) -> plt.Figure:
     ax.set_xticks(ticks, names, fontsize="small")
     ax.set_xlabel("transition i → j (within τ)")
     ax.set_ylabel("share of Li⁺ conduction (%)")
+    if total_S_cm is not None:
+        sigma, lo, hi = (1e3 * v for v in total_S_cm)  # mS/cm
+        ci = f" (95 % CI {lo:.2g}–{hi:.2g})" if np.isfinite(lo) and np.isfinite(hi) else ""
+        at = f" at τ = {tau_ps:g} ps" if tau_ps is not None else ""
+        ax.set_title(f"σ = {sigma:.2g} mS/cm{ci}{at}", fontsize="medium")
     if labels is not None:
         from matplotlib.patches import Patch
 
@@ -197,6 +192,7 @@ def rdf_figure(r, g, n, elements, r_star=None, labels=None) -> plt.Figure:
     dr = r[1] - r[0] if len(r) > 1 else 0.0
     fig, axes = plt.subplots(k, n_el, figsize=(2.9 * n_el, 1.9 * k + 0.6), sharex=True,
                              squeeze=False)
+    colors = state_colors(k)
     gmax = np.nanmax(g, axis=(0, 2))
     nmax = np.nanmax(n, axis=(0, 2))
     for i in range(k):
@@ -215,8 +211,11 @@ def rdf_figure(r, g, n, elements, r_star=None, labels=None) -> plt.Figure:
             if i == 0:
                 ax.set_title(f"Li–{symbol(elements[e])}")
             if e == 0:
-                ax.set_ylabel(f"{labels[i] if labels is not None else f'state {i}'}\ng(r)",
-                              color="#1f5fa8")
+                ax.set_ylabel("g(r)", color="#1f5fa8")
+                twin.text(0.97, 0.92, labels[i] if labels is not None else f"state {i}",
+                          transform=twin.transAxes, ha="right", va="top", fontsize="small",
+                          color=colors[i], fontweight="bold",
+                          bbox=dict(facecolor="white", edgecolor="none", alpha=0.8, pad=1.5))
             if e == n_el - 1:
                 twin.set_ylabel("n(r)")
             if i == k - 1:

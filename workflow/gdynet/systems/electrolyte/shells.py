@@ -26,12 +26,13 @@ from __future__ import annotations
 import numpy as np
 
 from gdynet.analysis.rdf import DEFAULT_CHUNK_BYTES, neighbour_counts
-from gdynet.systems.electrolyte.simulate import SIGMA_A
 
 ANION_ETHER, ANION_END, ANIONS, POLYMER = 0, 1, 2, 3
 STATE_NAMES = ("anion + ether O", "anion + chain end", "anions", "polymer only")
 N_STATES = len(STATE_NAMES)
-SHELL_CUTOFF_A = 1.35 * SIGMA_A
+# 1.35 σ with the analog's σ = 4 Å (simulate.SIGMA_A; not imported here, so that the
+# labels need no LAMMPS)
+SHELL_CUTOFF_A = 1.35 * 4.0
 
 
 def classify(n_anion, n_end) -> np.ndarray:

@@ -47,6 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from gdynet import io, logs
+from gdynet.data.trajectory import Layout
 from gdynet.systems.lammps import load_lammps
 
 # LAMMPS bead types, the element each stands for, and its charge (e).
@@ -180,8 +181,13 @@ def simulate(
             data.write_text(lammps_data(system))
             t0 = time.perf_counter()
             _start(lmp, data, temperature, timestep, lammps_seeds, li_polymer_epsilon, dielectric)
-            if n_equil:
-                lmp.command(f"run {n_equil}")
+            done = 0
+            for part in range(1, 5 if n_equil else 0):  # in quarters, each logged
+                steps = n_equil * part // 4 - done
+                lmp.command(f"run {steps}")
+                done += steps
+                log.info("electrolyte MD: equilibration %g/%g τ (%.0f s)", done * timestep,
+                         equilibration_tau, time.perf_counter() - t0)
             log.info("electrolyte MD: start and %g τ equilibration took %.0f s", equilibration_tau,
                      time.perf_counter() - t0)
             coords, kinetic = _produce(lmp, n_atoms, n_frames, steps_per_frame, progress, log)
@@ -202,6 +208,44 @@ def simulate(
         temperature_K=float(temperature * EPSILON_K),
         kinetic_temperature=kinetic,
     )
+
+
+def trajectory_name(seed: int) -> str:
+    """The trajectory (segment) name of the run with this seed: seed-001, seed-002, ..."""
+    return f"seed-{int(seed):03d}"
+
+
+def lj_arguments(*, time_ns: float, frame_interval_ps: float, equilibration_ns: float = 0.375,
+                 temperature_K: float = EPSILON_K, **model) -> dict:
+    """`simulate`'s LJ-unit arguments (all but seed) from times in ns/ps and T in K.
+
+    time_ns: production per trajectory; frame_interval_ps: time between frames, a whole
+    number of MD steps (TAU_PS x timestep = 0.0075 ps at the default step), e.g. 1.5 ps
+    = 1 τ; equilibration_ns: Nosé–Hoover MD discarded before production; temperature_K:
+    the bath, mapped with ε/k_B = EPSILON_K (363 K is T* = 1). The model's other
+    arguments (n_chains, chain_length, n_salt, density, li_polymer_epsilon, dielectric,
+    timestep) pass through unchanged.
+    """
+    for name, value in (("time_ns", time_ns), ("frame_interval_ps", frame_interval_ps),
+                        ("temperature_K", temperature_K)):
+        if not (np.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be a positive number, got {value!r}")
+    return dict(model, production_tau=time_ns * 1000.0 / TAU_PS,
+                frame_interval_tau=frame_interval_ps / TAU_PS,
+                equilibration_tau=equilibration_ns * 1000.0 / TAU_PS,
+                temperature=temperature_K / EPSILON_K)
+
+
+def layout(*, seeds, time_ns: float, frame_interval_ps: float, n_chains: int = 30,
+           chain_length: int = 41, n_salt: int = 48, density: float = 0.85, **_) -> Layout:
+    """What one `simulate` run per seed will write, known from the arguments alone: one
+    trajectory per seed (`trajectory_name`), F = round(time_ns / frame_interval_ps) frames,
+    the beads of `build_system`, the Li as targets, a cubic box of N / density σ³."""
+    n_atoms = n_chains * chain_length + 4 * n_salt
+    n_frames = round(time_ns * 1000.0 / frame_interval_ps)
+    return Layout(names=tuple(trajectory_name(s) for s in seeds),
+                  n_frames=(n_frames,) * len(seeds), n_atoms=n_atoms, n_targets=n_salt,
+                  volume_A3=float(n_atoms / density * SIGMA_A**3))
 
 
 def chain_types(chain_length: int) -> np.ndarray:
@@ -356,7 +400,8 @@ def _produce(lmp, n_atoms, n_frames, steps_per_frame, progress, log):
     kinetic = np.empty(n_frames, dtype=np.float32)
     t0 = time.perf_counter()
     for f in range(n_frames):
-        lmp.command(f"run {steps_per_frame} pre no post no")
+        # `pre no` skips the setup, which the first run after new fixes (no equilibration) needs
+        lmp.command(f"run {steps_per_frame} pre {'yes' if f == 0 else 'no'} post no")
         nlocal = lmp.extract_global("nlocal")
         ids = lmp.numpy.extract_atom("id")[:nlocal]
         x = lmp.numpy.extract_compute("unwrapped", LMP_STYLE_ATOM, LMP_TYPE_ARRAY)[:nlocal]
