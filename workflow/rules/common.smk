@@ -212,6 +212,11 @@ def interface_models(system):
     return ks, (max(ks) if chosen is None else chosen)
 
 
+def interface_chi(w):
+    """{τ in ps: chi_test.npy} of the GDyNet model with k states (τ* is picked in the script)."""
+    return by_lag(w.system, "gdynet", w.k, "chi_test.npy")
+
+
 def figure_files(system, *names):
     """The PNG and PDF of each named figure of a system."""
     return [f"results/{system}/figures/{name}.{ext}" for name in names for ext in ("png", "pdf")]

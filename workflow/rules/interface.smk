@@ -8,11 +8,6 @@ INTERFACE = "results/{system}/interface"
 INTERFACE_MODEL = "results/{system}/interface/gdynet_k{k}"
 
 
-def interface_chi(w):
-    """{τ in ps: chi_test.npy} of the GDyNet model with k states (τ* is picked in the script)."""
-    return by_lag(w.system, "gdynet", w.k, "chi_test.npy")
-
-
 rule simulate_interface:
     output:
         "resources/{system}/simulated/{name}.npz",
@@ -20,17 +15,17 @@ rule simulate_interface:
         "logs/{system}/simulate/{name}.log",
     benchmark:
         "logs/{system}/benchmark/simulate_{name}.tsv"
-    params:
-        simulate=lambda w: simulate_args(w.system),
-        frame_interval_ps=system_cfg("frame_interval_ps"),
     wildcard_constraints:
         system=simulated("interface"),
+    conda:
+        "../../envs/lammps.yaml"
     threads: 1  # OpenMP LAMMPS ran 6x slower on 2 threads of a shared 2-core machine
     resources:
         runtime=60,
         mem_mb=4000,
-    conda:
-        "../../envs/lammps.yaml"
+    params:
+        simulate=lambda w: simulate_args(w.system),
+        frame_interval_ps=system_cfg("frame_interval_ps"),
     script:
         "../scripts/simulate_interface.py"
 
@@ -42,10 +37,10 @@ rule select_targets:
         f"{INTERFACE}/targets.json",
     log:
         "logs/{system}/interface/select_targets.log",
-    params:
-        interface=system_cfg("interface"),
     conda:
         "../../envs/analysis.yaml"
+    params:
+        interface=system_cfg("interface"),
     script:
         "../scripts/select_targets.py"
 
@@ -61,13 +56,13 @@ rule order_parameters:
         "logs/{system}/interface/order_parameters.log",
     benchmark:
         "logs/{system}/benchmark/order_parameters.tsv"
-    params:
-        order=system_cfg("interface", "order"),
+    conda:
+        "../../envs/analysis.yaml"
     resources:
         runtime=60,
         mem_mb=4000,
-    conda:
-        "../../envs/analysis.yaml"
+    params:
+        order=system_cfg("interface", "order"),
     script:
         "../scripts/order_parameters.py"
 
@@ -106,12 +101,12 @@ rule interface_states:
         order_profiles=f"{INTERFACE_MODEL}/order_profiles.csv",
     log:
         "logs/{system}/interface/states_gdynet_k{k}.log",
+    conda:
+        "../../envs/analysis.yaml"
     params:
         chi=interface_chi,
         persistence_ps=system_cfg("interface", "persistence_ps"),
         bin_A=system_cfg("interface", "profile_bin_A"),
-    conda:
-        "../../envs/analysis.yaml"
     script:
         "../scripts/interface_states.py"
 
@@ -128,12 +123,12 @@ rule fig3b_cross_section:
         figure("fig3b_cross_section_gdynet_k{k}", "fig3b"),
     log:
         "logs/{system}/figures/fig3b_gdynet_k{k}.log",
+    conda:
+        "../../envs/plots.yaml"
     params:
         chi=interface_chi,
         thickness_A=system_cfg("interface", "slab_thickness_A"),
         frame=system_cfg("interface", "cross_section_frame"),
-    conda:
-        "../../envs/plots.yaml"
     script:
         "../scripts/fig3b_cross_section.py"
 
@@ -162,12 +157,12 @@ rule supp_fig2a_order_map:
         figure("supp_fig2a_order_map", "supp_fig2a"),
     log:
         "logs/{system}/figures/supp_fig2a.log",
+    conda:
+        "../../envs/plots.yaml"
     params:
         order=system_cfg("interface", "order"),
         thickness_A=system_cfg("interface", "slab_thickness_A"),
         frame=system_cfg("interface", "cross_section_frame"),
-    conda:
-        "../../envs/plots.yaml"
     script:
         "../scripts/supp_fig2a_order_map.py"
 
@@ -180,17 +175,19 @@ rule supp_fig2b_order_by_state:
         figure("supp_fig2b_order_by_state_gdynet_k{k}", "supp_fig2b"),
     log:
         "logs/{system}/figures/supp_fig2b_gdynet_k{k}.log",
-    params:
-        order=system_cfg("interface", "order"),
     conda:
         "../../envs/plots.yaml"
+    params:
+        order=system_cfg("interface", "order"),
     script:
         "../scripts/supp_fig2b_order_by_state.py"
 
 
 rule validate_interface:
     input:
-        chi=lambda w: by_lag(w.system, "gdynet", interface_models(w.system)[1], "chi_test.npy").values(),
+        chi=lambda w: by_lag(
+            w.system, "gdynet", interface_models(w.system)[1], "chi_test.npy"
+        ).values(),
         tau_star=lambda w: f"results/{w.system}/gdynet/k{interface_models(w.system)[1]}/tau_star.json",
         observables=f"{INTERFACE}/observables.npz",
         targets=f"{INTERFACE}/targets.json",
@@ -205,13 +202,15 @@ rule validate_interface:
         ),
     log:
         "logs/{system}/interface/validate.log",
+    conda:
+        "../../envs/analysis.yaml"
     params:
-        chi=lambda w: by_lag(w.system, "gdynet", interface_models(w.system)[1], "chi_test.npy"),
+        chi=lambda w: by_lag(
+            w.system, "gdynet", interface_models(w.system)[1], "chi_test.npy"
+        ),
         n_states=lambda w: interface_models(w.system)[1],
         persistence_ps=system_cfg("interface", "persistence_ps"),
         bin_A=system_cfg("interface", "profile_bin_A"),
-    conda:
-        "../../envs/analysis.yaml"
     script:
         "../scripts/validate_interface.py"
 
