@@ -186,6 +186,9 @@ def z_profile_figure(table: pd.DataFrame, half_width_A: float, normal_name: str 
     ax.set_ylabel("density of the state's atoms (1/Å)")
     ax.text(0, 1.0, "crystal", transform=ax.get_xaxis_transform(), ha="center", va="bottom",
             color="0.35", fontsize="small")
+    for side in (-1, 1):  # the liquid on either side, half-way to the cell's edge
+        ax.text(side * 0.5 * (half_width_A + edges[-1]), 1.0, "liquid", ha="center", va="bottom",
+                transform=ax.get_xaxis_transform(), color="0.35", fontsize="small")
     _legend(fig, ax)
     return fig
 
@@ -216,7 +219,7 @@ def order_map_figure(table: pd.DataFrame, half_width_A: float, normal_length_A: 
         ax.scatter(table["normal_A"][solid], table["inplane_A"][solid], s=max(size / 12, 2),
                    color="#f0a030", linewidths=0, zorder=3, label="solid by the bond-order criterion")
         ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), frameon=False, fontsize="small",
-                  borderaxespad=0.2, markerscale=2)
+                  borderaxespad=0.2)
     fig.colorbar(sc, ax=ax, label=f"order parameter {order_label}", shrink=0.75, aspect=15)
     if time_ps is not None:
         fig.suptitle(_slice_title(time_ps), fontsize="medium")
