@@ -204,3 +204,12 @@ def test_order_series_reports_the_chosen_atoms_of_every_frame():
     # a neighbour pool that excludes a reported atom is refused
     with pytest.raises(ValueError, match="neighbor_atoms"):
         order_series(coords, lattice, FCC_Q6, atoms=atoms, neighbor_atoms=np.arange(10))
+
+
+@pytest.mark.parametrize("basis, criterion, a", [(FCC_BASIS, FCC_Q6, 1.6), (DIAMOND_BASIS, DIAMOND_Q3, 5.431)])
+def test_perfect_crystal_reference_values_are_what_a_perfect_crystal_gives(basis, criterion, a):
+    from gdynet.analysis.bond_order import PERFECT_Q_BAR
+
+    pos, lattice = crystal(basis, 2 if len(basis) == 8 else 3, a=a)
+    _, value = PERFECT_Q_BAR[(criterion.l, criterion.n_neighbors)]
+    np.testing.assert_allclose(bond_order(pos, lattice, criterion).q_bar, value, atol=1e-4)

@@ -311,3 +311,51 @@ def test_a_target_selection_survives_a_json_round_trip(tmp_path):
     np.testing.assert_array_equal(back.index, sel.index)
     assert back.interfaces.center_A == slab.center_A and back.rule == "position"
     np.testing.assert_allclose(back.interfaces.depth(z), slab.depth(z))
+
+
+def fcc_slab_in_gas(rng, a=3.4):
+    """(positions, lattice, types): 12 FCC {100} layers of element 14 between gas of 14 and 79."""
+    cells = np.array(list(itertools.product(range(4), range(4), range(12))), dtype=float)
+    basis = np.array([[0, 0, 0], [0, .5, .5], [.5, 0, .5], [.5, .5, 0]])
+    xtal = (cells[:, None] + basis[None]).reshape(-1, 3) * a
+    lattice = np.diag([4 * a, 4 * a, 12 * a])
+    lo, hi = 3 * a - 0.25 * a, 9 * a - 0.25 * a
+    xtal = xtal[(xtal[:, 2] > lo) & (xtal[:, 2] < hi)]
+    gas = rng.uniform(0, 1, (500, 3)) * np.diag(lattice)
+    gas = gas[(gas[:, 2] < lo - 1.0) | (gas[:, 2] > hi + 1.0)]
+    types = np.concatenate([np.full(len(xtal), 14), rng.choice([14, 79], len(gas))])
+    return np.concatenate([xtal, gas]), lattice, types
+
+
+def test_rule_file_keeps_the_given_targets_and_still_finds_the_slab():
+    pos, lattice, types = fcc_slab_in_gas(np.random.default_rng(5))
+    by_position = itf.select_targets(pos, lattice, types, 14, bo.FCC_Q6, rule="position")
+    given = np.flatnonzero(types == 14)[::3]
+    kept = itf.select_targets(pos, lattice, types, 14, bo.FCC_Q6, rule="file", given=given[::-1])
+    assert kept.rule == "file" and kept.index.tolist() == sorted(given.tolist())
+    assert kept.interfaces.to_dict() == by_position.interfaces.to_dict()
+    depth = kept.interfaces.depth(pos[kept.index, 2])
+    assert kept.n_crystal == int(np.sum(depth >= 0)) and kept.n_liquid == int(np.sum(depth < 0))
+    with pytest.raises(ValueError, match="not atoms of element 14"):
+        itf.select_targets(pos, lattice, types, 14, bo.FCC_Q6, rule="file",
+                           given=np.flatnonzero(types != 14)[:3])
+    with pytest.raises(ValueError, match="only with it"):
+        itf.select_targets(pos, lattice, types, 14, bo.FCC_Q6, rule="position", given=given)
+
+
+def test_compare_targets_counts_the_shared_atoms():
+    assert itf.compare_targets([1, 2, 3, 4], [3, 4, 5]) == {
+        "n_chosen": 4, "n_other": 3, "n_shared": 2, "jaccard": 2 / 5}
+
+
+def test_observables_cut_into_pieces_and_back():
+    rng = np.random.default_rng(0)
+    obs = itf.TargetObservables(z_centered_A=rng.normal(size=(10, 3)), depth_A=rng.normal(size=(10, 3)),
+                                solid=rng.random((10, 3)) > 0.5, order=rng.random((10, 3)))
+    parts = obs.pieces([4, 6])
+    assert [p.solid.shape for p in parts] == [(4, 3), (6, 3)]
+    np.testing.assert_array_equal(np.concatenate([p.order for p in parts]), obs.order)
+    again = itf.TargetObservables.from_arrays({f: getattr(obs, f) for f in obs.FIELDS})
+    np.testing.assert_array_equal(again.depth_A, obs.depth_A)
+    with pytest.raises(ValueError, match="do not cover"):
+        obs.pieces([4, 5])

@@ -1,5 +1,6 @@
 """Smoke tests of the interface figures (gdynet.plots.interface) on synthetic tables."""
 
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -36,9 +37,18 @@ def test_cross_section_has_one_panel_per_state_on_a_shared_probability_scale(sec
     fig = pl.cross_section_figure(section_table, NAMES, W, L_NORMAL, L_PLANE,
                                   others=section_table[["normal_A", "inplane_A"]].iloc[:20])
     panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
-    assert len(panels) == 4
-    assert [ax.get_title(loc="left") for ax in panels] == [f"state {s}: {n}" for s, n in enumerate(NAMES)]
-    for ax in panels:
+    assert len(panels) == 5  # the most probable state, then one panel per state
+    # from the solid to the liquid side, whatever the network's state order
+    assert [ax.get_title(loc="left") for ax in panels[1:]] == [
+        "P(state 1: solid)", "P(state 2: solid-interface)", "P(state 0: liquid-interface)",
+        "P(state 3: liquid)"]
+    overview = panels[0].collections[-1].get_facecolors()[:, :3]
+    chi = section_table[[f"p_state{s}" for s in range(4)]].to_numpy()
+    chi = chi[np.argsort(section_table["atom"].to_numpy())]
+    # every atom is drawn in its most probable state's colour, paled towards white by 1 - P
+    base = np.array([matplotlib.colors.to_rgb(pl.NAME_COLORS[NAMES[s]]) for s in chi.argmax(axis=1)])
+    np.testing.assert_allclose(overview, 1 - chi.max(axis=1)[:, None] * (1 - base), atol=1e-6)
+    for ax in panels[1:]:
         probs = [c for c in ax.collections if c.get_array() is not None]
         assert probs and probs[0].get_clim() == (0, 1)
         assert ax.get_xlim() == (-L_NORMAL / 2, L_NORMAL / 2)

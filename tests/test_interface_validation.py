@@ -35,7 +35,7 @@ def test_a_model_equal_to_the_labels_passes_every_check():
     lag, dt = 5, 0.5
     out = validate(chi, obs, slab, lag=lag, lag_ps=lag * dt)
     assert out["state_names"] == ["liquid", "solid"]
-    assert out["state_agreement"] == pytest.approx(1.0)
+    assert out["state_agreement"] == pytest.approx(1.0) and out["passes"]
     assert out["solid_fraction_inside_slab"] == pytest.approx(1.0)
     # one-hot states of the labels: K(τ) is the count matrix, so the timescales coincide;
     # both are near the chain's slowest timescale, -dt/ln(1 - p - q) = 16.4 ps
@@ -54,7 +54,7 @@ def test_a_model_that_ignores_the_phases_scores_a_half():
         obs.append(itf.TargetObservables(z_centered_A=z, depth_A=6.0 - np.abs(z), solid=x == 1,
                                          order=np.zeros(x.shape)))
     out = validate(chi, obs, slab, lag=5, lag_ps=2.5)
-    assert out["state_agreement"] == pytest.approx(0.5, abs=0.03)
+    assert out["state_agreement"] == pytest.approx(0.5, abs=0.03) and not out["passes"]
 
 
 def test_mismatched_frames_are_refused():

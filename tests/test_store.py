@@ -271,3 +271,17 @@ def test_bad_frame_numbers_are_refused(tmp_path, frames, words):
     store.write_graphs(liquid_frame_store(tmp_path, n_frames=4), tmp_path / "graphs", n_neighbors=6)
     with pytest.raises(ValueError, match=words):
         store.open_graphs(tmp_path / "graphs").read(frames)
+
+
+def test_frame_store_carries_the_targets_it_is_given(tmp_path):
+    # two files whose own targets differ: an analysis chose the targets instead
+    a = write_traj(tmp_path / "a.npz", target_index=np.array([0]))
+    b = write_traj(tmp_path / "b.npz", target_index=np.array([1]))
+    with pytest.raises(trajectory.TrajectoryError, match="target_index' differs"):
+        store.write_frames([a, b], ["a", "b"], tmp_path / "plain", frame_interval_ps=0.1)
+    store.write_frames([a, b], ["a", "b"], tmp_path / "frames", frame_interval_ps=0.1,
+                       target_index=np.array([2, 4]))
+    assert store.open_frames(tmp_path / "frames").target_index.tolist() == [2, 4]
+    with pytest.raises(trajectory.TrajectoryError, match=r"with the given targets.*outside 0\.\.4"):
+        store.write_frames([a], ["a"], tmp_path / "bad", frame_interval_ps=0.1,
+                           target_index=np.array([5]))

@@ -205,6 +205,23 @@ def all_targets():
     return targets
 
 
+def frame_targets(w):
+    """prepare_frames' target override: the interface analysis chooses the targets itself."""
+    return f"results/{w.system}/interface/targets.json" if "interface" in analyses(w.system) else []
+
+
+def interface_models(system):
+    """The GDyNet state counts whose interface figures are drawn, and the one validated."""
+    ks = sorted(SYSTEMS[system]["models"]["gdynet"]["n_states"])
+    chosen = SYSTEMS[system]["interface"]["n_states"]
+    return ks, (max(ks) if chosen is None else chosen)
+
+
+def interface_chi(w):
+    """{τ in ps: chi_test.npy} of the GDyNet model with k states (τ* is picked in the script)."""
+    return by_lag(w.system, "gdynet", w.k, "chi_test.npy")
+
+
 def figure_files(system, *names):
     """The PNG and PDF of each named figure of a system."""
     return [f"results/{system}/figures/{name}.{ext}" for name in names for ext in ("png", "pdf")]
@@ -394,6 +411,15 @@ def _problems(system):
         if missing:
             out.append(f"{key}.electrolyte.rdf_elements: add {sorted(missing)}: the charge integral "
                        "(Supp. Note 3) counts every ion of electrolyte.ion_charges from the RDFs")
+    if "interface" in analyses(system):
+        icfg, ks = cfg["interface"], cfg["models"]["gdynet"]["n_states"]
+        if icfg["n_states"] is not None and icfg["n_states"] not in ks:
+            out.append(f"{key}.interface.n_states: {icfg['n_states']} is not trained "
+                       f"({key}.models.gdynet.n_states = {ks}); choose one of them or null")
+        if icfg["order"]["min_bonds"] > icfg["order"]["n_neighbors"]:
+            out.append(f"{key}.interface.order.min_bonds: {icfg['order']['min_bonds']} bonds of "
+                       f"{icfg['order']['n_neighbors']} neighbours can never be crystalline; use "
+                       "at most n_neighbors (diamond q3: 3 of 4, FCC q6: 7 of 12)")
     names = trajectory_names(system)
     if len(set(names)) != len(names):
         out.append(f"{key}: the trajectory file names {names} repeat; each trajectory becomes a "

@@ -59,7 +59,8 @@ rule import_trajectory:
 
 rule prepare_frames:
     input:
-        trajectory_inputs,
+        trajectories=trajectory_inputs,
+        targets=frame_targets,  # the interface analysis's own targets, if any
     output:
         frames(),
     log:

@@ -82,6 +82,10 @@ class SolidCriterion:
 
 FCC_Q6 = SolidCriterion(l=6, n_neighbors=12, threshold=0.7, min_bonds=7, solid_above=True)
 DIAMOND_Q3 = SolidCriterion(l=3, n_neighbors=4, threshold=-0.75, min_bonds=3, solid_above=False)
+# q̄_l of the perfect crystals, by (l, n_neighbors): in FCC every atom has the same q_lm, so
+# q̄6 = q6; in diamond each of the 4 neighbours has -q_3m (Y_3m is odd), so
+# q̄3 = |q_3m - 4 q_3m| / 5 -> 3/5 q3. Reference lines of Supp. Fig. 2b.
+PERFECT_Q_BAR = {(6, 12): ("perfect FCC", 0.5745), (3, 4): ("perfect diamond", 0.4472)}
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from gdynet.analysis import bond_order as bo
 from gdynet.analysis import koopman
 
 RULES = ("position", "order")
+SELECTION_RULES = RULES + ("file",)  # "file": targets given (e.g. a trajectory's own), slab found
 SOLID, SOLID_INTERFACE, LIQUID_INTERFACE, LIQUID = (
     "solid", "solid-interface", "liquid-interface", "liquid")
 
@@ -326,7 +327,7 @@ def targets_from_labels(depth_A, species, solid, n_layers: int, layer_spacing_A:
 def select_targets(positions, lattice, atom_types, element: int, criterion: bo.SolidCriterion, *,
                    n_layers: int = 2, rule: str = "position", axis: int | None = 2,
                    extent_A: tuple[float, float] | None = None,
-                   layer_spacing_A: float | None = None) -> TargetSelection:
+                   layer_spacing_A: float | None = None, given=None) -> TargetSelection:
     """Choose the target atoms from the first frame, as the paper does for Si-Au.
 
     positions: (N, 3) Å, lattice: (3, 3) Å, atom_types: (N,) atomic numbers;
@@ -334,13 +335,19 @@ def select_targets(positions, lattice, atom_types, element: int, criterion: bo.S
     criterion: the solid criterion (`bond_order.DIAMOND_Q3` for Si, `FCC_Q6` for LJ); the
         bond order of the species is computed with every atom as a possible neighbour.
     n_layers: crystal layers at each interface to include (paper: 2).
-    rule: "position" or "order" (`targets_from_labels`).
+    rule: "position" or "order" (`targets_from_labels`), or "file": the targets are
+        `given` ((n,) atom indices, e.g. the trajectory file's own target_index) and
+        only the slab is found; they must be atoms of `element`.
     axis: the lattice vector along the interface normal; None guesses it
         (`guess_normal_axis`).
     extent_A: (lower, upper) interface positions in the cell's coordinate (Å) when the
         slab is known; None finds it from the solid labels (`locate_interfaces`).
     layer_spacing_A: None estimates it from the crystal (needed when extent_A is given).
     """
+    if rule not in SELECTION_RULES:
+        raise ValueError(f"target rule {rule!r} is not one of {SELECTION_RULES}")
+    if (rule == "file") != (given is not None):
+        raise ValueError("give the targets (`given`) with rule 'file', and only with it")
     pos = np.asarray(positions, dtype=np.float64)
     types = np.asarray(atom_types)
     if types.shape != (len(pos),):
@@ -362,13 +369,39 @@ def select_targets(positions, lattice, atom_types, element: int, criterion: bo.S
             raise ValueError("with a given slab extent, give its layer spacing (Å) too")
         interfaces = interfaces_from_extent(*extent_A, float(period), layer_spacing_A, axis=axis)
     depth = interfaces.depth(z)
-    chosen = targets_from_labels(depth, species, solid, n_layers, interfaces.layer_spacing_A, rule)
-    index = np.flatnonzero(chosen).astype(np.int64)
+    if rule == "file":
+        index = _given_targets(given, species, element)
+    else:
+        chosen = targets_from_labels(depth, species, solid, n_layers, interfaces.layer_spacing_A,
+                                     rule)
+        index = np.flatnonzero(chosen).astype(np.int64)
     if index.size == 0:
         raise ValueError("no target atom was selected; check the element and n_layers")
     return TargetSelection(index=index, rule=rule, n_layers=int(n_layers), element=int(element),
                            interfaces=interfaces, n_liquid=int(np.sum(depth[index] < 0)),
                            n_crystal=int(np.sum(depth[index] >= 0)))
+
+
+def _given_targets(given, species, element) -> np.ndarray:
+    index = np.asarray(given)
+    if index.ndim != 1 or not np.issubdtype(index.dtype, np.integer):
+        raise ValueError(f"the given targets must be (n,) atom indices (single atoms, not "
+                         f"molecules), got shape {index.shape} dtype {index.dtype}")
+    if index.size and (index.min() < 0 or index.max() >= len(species)):
+        raise ValueError(f"the given targets hold indices outside 0..{len(species) - 1}")
+    if not species[index].all():
+        raise ValueError(f"{int(np.sum(~species[index]))} of the given targets are not atoms of "
+                         f"element {element}")
+    return np.unique(index).astype(np.int64)
+
+
+def compare_targets(chosen, other) -> dict:
+    """How two target lists overlap: sizes, shared atoms and their Jaccard index."""
+    a, b = np.unique(np.asarray(chosen)), np.unique(np.asarray(other))
+    shared = np.intersect1d(a, b).size
+    union = np.union1d(a, b).size
+    return {"n_chosen": int(a.size), "n_other": int(b.size), "n_shared": int(shared),
+            "jaccard": float(shared / union) if union else 1.0}
 
 
 @dataclass(frozen=True)
@@ -384,6 +417,23 @@ class TargetObservables:
     depth_A: np.ndarray
     solid: np.ndarray
     order: np.ndarray
+
+    FIELDS = ("z_centered_A", "depth_A", "solid", "order")
+
+    @classmethod
+    def from_arrays(cls, arrays) -> TargetObservables:
+        """From a mapping with the four fields (e.g. an open .npz file)."""
+        return cls(**{name: np.asarray(arrays[name]) for name in cls.FIELDS})
+
+    def pieces(self, lengths) -> list[TargetObservables]:
+        """Cut the frames into consecutive pieces of the given lengths (e.g. test ranges)."""
+        lengths = [int(n) for n in lengths]
+        if sum(lengths) != len(self.solid):
+            raise ValueError(f"pieces of {sum(lengths)} frames do not cover the {len(self.solid)} "
+                             "frames of the observables")
+        cuts = np.cumsum([0] + lengths)
+        return [TargetObservables(**{name: getattr(self, name)[a:b] for name in self.FIELDS})
+                for a, b in zip(cuts[:-1], cuts[1:])]
 
 
 def target_observables(coords, lattices, targets, interfaces: Interfaces,

@@ -55,12 +55,14 @@ class Frames:
 
 
 def write_frames(paths: Sequence, names: Sequence[str], out_dir, frame_interval_ps: float, *,
-                 max_chunk_bytes: float = DEFAULT_CHUNK_BYTES) -> None:
+                 max_chunk_bytes: float = DEFAULT_CHUNK_BYTES, target_index=None) -> None:
     """Validate trajectory files and concatenate them into a frame store, streaming.
 
     paths: the .npz trajectories of one system; names: one unique segment name each.
     All files must describe the same atoms (atom types and targets); each becomes one
-    segment. Headers, atom types and targets of every file are checked before
+    segment. target_index: (n,) or (n, k) atom indices that replace the files' own
+    targets (e.g. chosen by an analysis from the first frame); the files' targets are
+    then ignored, and need not agree with each other. Headers, atom types and targets of every file are checked before
     anything is written; the frames are checked chunk by chunk while they are copied
     (NaN/inf, cells, zip CRC), and any error removes the partial output. Memory use is
     a few chunks of `max_chunk_bytes` (raw input bytes), whatever the file sizes.
@@ -81,6 +83,8 @@ def write_frames(paths: Sequence, names: Sequence[str], out_dir, frame_interval_
     if not (math.isfinite(frame_interval_ps) and frame_interval_ps > 0):
         raise ValueError(f"frame_interval_ps must be a positive number of ps, got {frame_interval_ps!r}")
     infos = [trajectory.inspect(p) for p in paths]  # cheap: headers and small arrays
+    if target_index is not None:
+        infos = [trajectory.with_targets(i, target_index) for i in infos]
     trajectory.check_consistent(infos)
     first = infos[0]
     total = sum(i.n_frames for i in infos)

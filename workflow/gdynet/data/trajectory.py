@@ -36,7 +36,7 @@ import math
 import zipfile
 import zlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -224,6 +224,18 @@ def check_consistent(infos: Sequence[TrajectoryInfo]) -> None:
                 f"{info.target_index.shape} vs {first.target_index.shape}); all trajectories "
                 "of one system must share their targets: write the same 'target_index' "
                 "into every file")
+
+
+def with_targets(info: TrajectoryInfo, target_index, source: str = "the given targets"
+                 ) -> TrajectoryInfo:
+    """`info` with its targets replaced by `target_index`, checked like a file's own.
+
+    target_index: (n,) or (n, k) atom indices of `info`'s atoms (e.g. chosen by an
+    analysis from the first frame); source names them in errors.
+    """
+    tgt = np.asarray(target_index)
+    _check_atoms(f"{info.path} with {source}", info.n_atoms, info.atom_types, tgt)
+    return replace(info, target_index=tgt.astype(np.int64))
 
 
 # -------------------------------------------------------------------- graph radius

@@ -15,6 +15,8 @@ model and of different models read the same.
 
 from __future__ import annotations
 
+import matplotlib
+import matplotlib.lines
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -29,6 +31,14 @@ NAME_COLORS = {
 CRYSTAL_SHADE = "0.92"
 MARKER_DIAMETER_A = 1.6  # drawn atom size (Å): atoms of a slice a few Å thick stay apart
 NAME_RANK = {"solid": 0, "solid-interface": 1, "liquid-interface": 2, "liquid": 3}
+
+
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def q_bar_label(l: int) -> str:
+    """The axis name of the Lechner-Dellago order parameter of degree l: q̄₃, q̄₆, ..."""
+    return f"q̄{str(int(l)).translate(_SUBSCRIPTS)}"
 
 
 def state_colors(names) -> list:
@@ -92,34 +102,57 @@ def _panel_height(normal_length_A, inplane_length_A) -> float:
 
 def cross_section_figure(table: pd.DataFrame, names, half_width_A: float, normal_length_A: float,
                          inplane_length_A: float, normal_name: str = "z", inplane_name: str = "x",
-                         others: pd.DataFrame | None = None) -> plt.Figure:
-    """Fig. 3b: the target atoms of a slice, one panel per state, coloured by P(state).
+                         others: pd.DataFrame | None = None, time_ps: float | None = None
+                         ) -> plt.Figure:
+    """Fig. 3b: the target atoms of a slice: their most probable state, then P(each state).
 
     x: position along the interface normal from the slab's centre (Å); y: position along
     an in-plane axis (Å). Grey band: the crystal slab, dashed lines: the interfaces.
-    Colour: the atom's probability of being in the panel's state (0-1, shared scale).
+    Top panel: each atom in the colour of its most probable state (the states' name
+    colours), shaded by that probability. Below, one panel per state, from the solid to
+    the liquid side (by name, never by the network's index): the atom's probability of
+    being in the panel's state (0-1, shared scale).
     others: optional (normal_A, inplane_A) of the slice's other atoms (the crystal's
-    interior, the other species), drawn as small grey dots for context.
+    interior, the other species), drawn as small grey dots for context. time_ps: the
+    frame's time, for the title.
     """
     style()
     cols = _prob_columns(table)
     k = len(cols)
-    height = 0.7 + k * _panel_height(normal_length_A, inplane_length_A)
-    fig, axes = plt.subplots(k, 1, figsize=(8.0, height), sharex=True, squeeze=False,
+    height = 0.9 + (k + 1) * _panel_height(normal_length_A, inplane_length_A)
+    fig, axes = plt.subplots(k + 1, 1, figsize=(8.0, height), sharex=True, squeeze=False,
                              layout="constrained")
     axes = axes[:, 0]
     for ax in axes:
         _slice_axes(ax, half_width_A, normal_length_A, inplane_length_A, inplane_name, others)
     size = _marker_area(fig, axes[0], normal_length_A)
     order = np.argsort(table["atom"].to_numpy())
-    for s, (ax, col) in enumerate(zip(axes, cols)):
-        sc = ax.scatter(table["normal_A"].to_numpy()[order], table["inplane_A"].to_numpy()[order],
-                        c=table[col].to_numpy()[order], cmap="viridis", vmin=0, vmax=1, s=size,
+    x, y = table["normal_A"].to_numpy()[order], table["inplane_A"].to_numpy()[order]
+    probs = table[cols].to_numpy()[order]
+    colors = np.array([matplotlib.colors.to_rgb(c) for c in state_colors(names)])
+    best = probs.argmax(axis=1)
+    shade = probs.max(axis=1)[:, None]  # white (uncertain) to the full colour (certain)
+    rgb = 1.0 - shade * (1.0 - colors[best]) if len(best) else np.zeros((0, 3))
+    axes[0].scatter(x, y, c=rgb, s=size, linewidths=0.2, edgecolors="0.3", zorder=2)
+    when = "" if time_ps is None else f" at t = {time_ps / 1000:.3g} ns"
+    axes[0].set_title(f"most probable state{when} (paler: less certain; grey dots: other atoms)",
+                      loc="left", fontsize="medium")
+    handles = [matplotlib.lines.Line2D([], [], ls="", marker="o", ms=7, mfc=colors[s], mec="0.3",
+                                       label=_state_label(s, names[s]))
+               for s in _physical_order(range(k), names)]
+    fig.legend(handles=handles, loc="outside upper center", ncols=min(k, 4), frameon=False,
+               fontsize="small", handletextpad=0.2, columnspacing=1.2)
+    for ax, s in zip(axes[1:], _physical_order(range(k), names)):
+        sc = ax.scatter(x, y, c=probs[:, s], cmap="viridis", vmin=0, vmax=1, s=size,
                         linewidths=0.2, edgecolors="0.3", zorder=2)
-        ax.set_title(_state_label(s, names[s]), loc="left", fontsize="medium")
+        ax.set_title(f"P({_state_label(s, names[s])})", loc="left", fontsize="medium")
     axes[-1].set_xlabel(f"{normal_name} − slab centre (Å)   [grey band: crystal slab]")
-    fig.colorbar(sc, ax=list(axes), label="probability of the state", shrink=0.8, aspect=30)
+    fig.colorbar(sc, ax=list(axes[1:]), label="probability of the state", shrink=0.8, aspect=30)
     return fig
+
+
+def _slice_title(time_ps: float) -> str:
+    return f"target atoms in a slice at t = {time_ps / 1000:.3g} ns (grey dots: other atoms)"
 
 
 def z_profile_figure(table: pd.DataFrame, half_width_A: float, normal_name: str = "z") -> plt.Figure:
@@ -153,13 +186,17 @@ def z_profile_figure(table: pd.DataFrame, half_width_A: float, normal_name: str 
     ax.set_ylabel("density of the state's atoms (1/Å)")
     ax.text(0, 1.0, "crystal", transform=ax.get_xaxis_transform(), ha="center", va="bottom",
             color="0.35", fontsize="small")
+    for side in (-1, 1):  # the liquid on either side, half-way to the cell's edge
+        ax.text(side * 0.5 * (half_width_A + edges[-1]), 1.0, "liquid", ha="center", va="bottom",
+                transform=ax.get_xaxis_transform(), color="0.35", fontsize="small")
     _legend(fig, ax)
     return fig
 
 
 def order_map_figure(table: pd.DataFrame, half_width_A: float, normal_length_A: float,
                      inplane_length_A: float, order_label: str = "q̄₃", normal_name: str = "z",
-                     inplane_name: str = "x", others: pd.DataFrame | None = None) -> plt.Figure:
+                     inplane_name: str = "x", others: pd.DataFrame | None = None,
+                     time_ps: float | None = None) -> plt.Figure:
     """Supp. Fig. 2a: the slice of Fig. 3b coloured by the order parameter of each atom.
 
     Axes as in `cross_section_figure`; colour: the order parameter (column ``order``),
@@ -177,17 +214,28 @@ def order_map_figure(table: pd.DataFrame, half_width_A: float, normal_length_A: 
     sc = ax.scatter(table["normal_A"], table["inplane_A"], c=values, cmap="mako_r", vmin=lo, vmax=hi,
                     s=size, linewidths=0.2, edgecolors="0.3", zorder=2)
     ax.set_xlabel(f"{normal_name} − slab centre (Å)   [grey band: crystal slab]")
+    if "solid" in table.columns:  # the solid criterion's verdict: a dot on solid atoms
+        solid = table["solid"].to_numpy(dtype=bool)
+        ax.scatter(table["normal_A"][solid], table["inplane_A"][solid], s=max(size / 12, 2),
+                   color="#f0a030", linewidths=0, zorder=3, label="solid by the bond-order criterion")
+        ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), frameon=False, fontsize="small",
+                  borderaxespad=0.2)
     fig.colorbar(sc, ax=ax, label=f"order parameter {order_label}", shrink=0.75, aspect=15)
+    if time_ps is not None:
+        fig.suptitle(_slice_title(time_ps), fontsize="medium")
     return fig
 
 
 def order_distribution_figure(table: pd.DataFrame, order_label: str = "q̄₃",
-                              reference: dict | None = None) -> plt.Figure:
+                              reference: dict | None = None, state_table: pd.DataFrame | None = None
+                              ) -> plt.Figure:
     """Supp. Fig. 2b: the distribution of the order parameter in each learned state.
 
     x: order parameter; y: probability density of the state's atom-frames (χ-weighted
     histogram over the test frames; each curve integrates to 1). `reference`: optional
-    {label: value} vertical lines, e.g. the perfect crystal's value.
+    {label: value} vertical lines, e.g. the perfect crystal's value. state_table: optional
+    state table (`StateNames.table`); the legend then gives each state's solid fraction by
+    the bond-order criterion.
     """
     style()
     fig, ax = plt.subplots(figsize=(6.0, 3.6), layout="constrained")
@@ -196,7 +244,11 @@ def order_distribution_figure(table: pd.DataFrame, order_label: str = "q̄₃",
     for s, name, color in zip(states, names, state_colors(names)):
         df = table[table["state"] == s].sort_values("lo")
         centers = 0.5 * (df["lo"] + df["hi"])
-        ax.plot(centers, df["density"], color=color, lw=1.8, label=_state_label(s, name))
+        label = _state_label(s, name)
+        if state_table is not None:
+            row = state_table.loc[state_table["state"] == s].iloc[0]
+            label += f" ({100 * row['solid_fraction']:.0f} % solid)"
+        ax.plot(centers, df["density"], color=color, lw=1.8, label=label)
         ax.fill_between(centers, df["density"], color=color, alpha=0.15, lw=0)
     for label, value in (reference or {}).items():
         ax.axvline(value, color="0.3", ls=":", lw=1)

@@ -14,6 +14,10 @@ import numpy as np
 
 from gdynet.analysis import interface, koopman
 
+# The learned states pass when, grouped solid-like / liquid-like, they agree with the
+# order-parameter labels on at least this balanced share of the test atom-frames.
+AGREEMENT_REQUIRED = 0.85
+
 
 def validate(chi_pieces, observables, interfaces: interface.Interfaces, lag: int, lag_ps: float,
              min_frames: int = 1, bin_A: float = 0.5) -> dict:
@@ -32,6 +36,7 @@ def validate(chi_pieces, observables, interfaces: interface.Interfaces, lag: int
         solid_fraction_inside_slab  share of solid-like atom-frames inside |zc| <= w
         timescale_ps                slowest learned timescale at τ (Eq. 11)
         reference_timescale_ps      the same, from the 2-state count model of the labels
+        state_agreement_required, passes   AGREEMENT_REQUIRED, and whether the agreement meets it
         label_solid_fraction        share of solid target atom-frames
         smoothing_frames            min_frames
         notes                       why a value is None
@@ -66,6 +71,8 @@ def validate(chi_pieces, observables, interfaces: interface.Interfaces, lag: int
                solid_fraction=names.solid_fraction.tolist(), mean_order=names.mean_order.tolist(),
                population=names.population.tolist())
     attempt("state_agreement", lambda: interface.state_agreement(chi_all, solid_all, names.solid_like))
+    out["state_agreement_required"] = AGREEMENT_REQUIRED
+    out["passes"] = out["state_agreement"] is not None and out["state_agreement"] >= AGREEMENT_REQUIRED
     profiles = interface.z_profiles(z_all, chi_all, interfaces.length_A, bin_A)
     attempt("solid_fraction_inside_slab",
             lambda: interface.solid_fraction_inside_slab(profiles, names.solid_like, interfaces))
