@@ -344,24 +344,34 @@ def ci_groups(segments, scheme: str, n_groups: int = 5, seed: int = 0) -> list[l
     return [[np.asarray(seg[:, idx]) for seg in segments] for idx in subsets]
 
 
-def confidence_interval(estimates, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Two-sided Student-t confidence interval of the mean of G group estimates.
+def confidence_interval(estimates, level: float = 0.95, centre=None, log: bool = False,
+                        bounds: tuple[float, float] | None = None
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """Two-sided Student-t confidence interval from G independent group estimates.
 
     estimates: (G, ...) array, one independent estimate per group (NaN rows = groups
         whose estimate failed; they are left out).
+    centre: the estimate the interval is put around, shaped like estimates[0] (the one
+        from all data pooled); None: the mean of the groups.
+    log: build the interval for ln(estimate) and map it back (for positive quantities
+        such as timescales: bounds stay positive, the interval is asymmetric).
+    bounds: (low, high) limits of the quantity (e.g. (0, 1) for probabilities); the
+        interval is clipped to them.
     Returns (low, high), each shaped like estimates[0]:
-        mean ± t_{(1+level)/2, G-1} · sd / √G, sd with ddof = 1.
+        centre ± t_{(1+level)/2, G-1} · sd / √G   (on the log scale when `log`),
+        sd the standard deviation (ddof = 1) of the G group estimates.
     NaN where fewer than 2 groups give a finite value for that entry (an infinite
-    estimate, e.g. a timescale of a non-decaying process, makes that entry NaN).
+    estimate, e.g. a timescale of a non-decaying process, makes that entry NaN), or
+    where the centre is not finite (or, with `log`, not positive).
 
     Why Student t: the G = 4-5 groups are treated as independent replicates whose
     estimates are approximately normal (each pools many transitions), and with so few
-    replicates the sample sd is itself uncertain; the pivot (mean − μ)/(sd/√G) then
-    follows a t distribution with G − 1 degrees of freedom. The normal quantile 1.96
-    would understate the interval (t_{0.975,4} = 2.78, t_{0.975,3} = 3.18).
-    sd/√G is the standard error of the mean of the group estimates, which is also the
-    standard error of the pooled estimate to first order (same data), so the interval
-    describes the uncertainty of the pooled central value as well.
+    replicates the sample sd is itself uncertain; the pivot then follows a t distribution
+    with G − 1 degrees of freedom (t_{0.975,4} = 2.78, t_{0.975,3} = 3.18, not 1.96).
+    Each group holds 1/G of the data, so sd/√G estimates the standard error of the
+    estimate from all data; centred on the pooled estimate the interval always contains
+    it (the group mean of a nonlinear estimator such as a timescale is biased on short
+    groups, and can lie outside an interval around itself).
     """
     est = np.asarray(estimates, dtype=np.float64)
     if est.ndim < 1 or est.shape[0] == 0 or not 0 < level < 1:
@@ -372,11 +382,26 @@ def confidence_interval(estimates, level: float = 0.95) -> tuple[np.ndarray, np.
     if g < 2:
         nan = np.full(est.shape[1:], np.nan)
         return nan, nan.copy()
+    c = None if centre is None else np.broadcast_to(np.asarray(centre, dtype=np.float64),
+                                                    est.shape[1:])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if log:
+            est = np.where(est > 0, np.log(np.where(est > 0, est, 1.0)), np.nan)
+            est[np.isinf(est)] = np.nan
+            if c is not None:
+                c = np.where(c > 0, np.log(np.where(c > 0, c, 1.0)), np.nan)
     ok = np.isfinite(est).all(axis=0)
     safe = np.where(ok, est, 0.0)  # keeps inf - inf warnings out; masked below
     half = stats.t.ppf(0.5 + level / 2, g - 1) * safe.std(axis=0, ddof=1) / np.sqrt(g)
-    mean = safe.mean(axis=0)
-    return np.where(ok, mean - half, np.nan), np.where(ok, mean + half, np.nan)
+    mid = safe.mean(axis=0) if c is None else c
+    ok = ok & np.isfinite(mid)
+    low, high = mid - half, mid + half
+    if log:
+        with np.errstate(over="ignore"):
+            low, high = np.exp(low), np.exp(high)
+    if bounds is not None:
+        low, high = np.clip(low, *bounds), np.clip(high, *bounds)
+    return np.where(ok, low, np.nan), np.where(ok, high, np.nan)
 
 
 def _group_estimates(groups, estimate, shape) -> np.ndarray:
@@ -430,6 +455,54 @@ def timescales_vs_lag(segments, lags, dt: float, scheme: str | None = "time_chun
             rows.append((tau, i + 1, pooled[i], low[i], high[i]))
     return pd.DataFrame(rows, columns=["lag_ps", "process", "timescale_ps",
                                        "ci_low_ps", "ci_high_ps"])
+
+
+# ---------------------------------------------------------------- populations
+def populations(segments, lag: int, scheme: str | None = "time_chunks", n_groups: int = 5,
+                seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stationary state populations π of K(τ) with their 95 % CI (fractions, sum 1).
+
+    segments, lag: as in `koopman_matrix`; scheme, n_groups, seed: CI groups as in
+    `timescales_vs_lag` (None: NaN bounds).
+    Returns (pi, low, high), each (k,): π from all data pooled, and its interval
+    (`confidence_interval` of the group estimates, kept inside [0, 1]).
+    """
+    segments = _as_segments(segments)
+    lag = _check_lag(lag)
+    k = segments[0].shape[2]
+    pi = stationary_distribution(koopman_matrix(segments, lag))
+    groups = _groups_or_none(segments, scheme, n_groups, seed)
+    if groups is None:
+        return pi, np.full(k, np.nan), np.full(k, np.nan)
+    est = _group_estimates(groups, lambda g: stationary_distribution(koopman_matrix(g, lag)), (k,))
+    low, high = confidence_interval(est, centre=pi, bounds=(0.0, 1.0))
+    return pi, low, high
+
+
+def summary_table(tau_star_ps: float, fallback: bool, timescales: pd.DataFrame, pi, pi_low,
+                  pi_high, metrics: pd.DataFrame) -> pd.DataFrame:
+    """One model's headline numbers at τ* as a long table (summary.csv).
+
+    tau_star_ps, fallback: the τ* choice (`select_tau`); timescales: the
+    `timescales_vs_lag` table of the model trained at τ*; pi, pi_low, pi_high:
+    `populations` at τ*; metrics: its training table (epoch, train_vamp2, val_vamp2).
+    Returns columns quantity, index, value, ci_low, ci_high, unit: τ* (ps), one row per
+    relaxation process (ps), one per state population (%), the best validation VAMP-2
+    and the training VAMP-2 of the same epoch.
+    """
+    rows = [("tau_star", 0, tau_star_ps, np.nan, np.nan, "ps"),
+            ("tau_star_is_fallback", 0, float(bool(fallback)), np.nan, np.nan, "")]
+    at = timescales[np.isclose(timescales["lag_ps"], tau_star_ps, rtol=1e-6, atol=0)]
+    for r in at.sort_values("process").itertuples():
+        rows.append(("timescale", int(r.process), r.timescale_ps, r.ci_low_ps, r.ci_high_ps, "ps"))
+    for j, (p, lo, hi) in enumerate(zip(pi, pi_low, pi_high)):
+        rows.append(("population", j, 100 * p, 100 * lo, 100 * hi, "%"))
+    if len(metrics):
+        best = metrics.loc[metrics["val_vamp2"].idxmax()]
+        rows.append(("val_vamp2_best", int(best["epoch"]), best["val_vamp2"], np.nan, np.nan, ""))
+        rows.append(("train_vamp2_at_best", int(best["epoch"]), best["train_vamp2"], np.nan,
+                     np.nan, ""))
+    return pd.DataFrame(rows, columns=["quantity", "index", "value", "ci_low", "ci_high", "unit"])
 
 
 # -------------------------------------------------------------------- CK test
@@ -558,19 +631,20 @@ def select_tau(candidates, override_ps: float | None = None, rel_tol: float = 0.
         if taus and not np.any(np.isclose(taus, override_ps, rtol=1e-6, atol=0)):
             raise ValueError(f"the configured tau* = {override_ps} ps is not among the trained "
                              f"lags {taus} ps; add it to the lag list or change the override")
-        return {"tau_star_ps": override_ps, "reason": "set in config", "evidence": evidence}
+        return {"tau_star_ps": override_ps, "reason": "set in config", "fallback": False,
+                "evidence": evidence}
     if not evidence:
         raise ValueError("no candidate lags to choose tau* from; train at least one model or "
                          "set tau* in the config")
     for e in evidence:
         if e["plateau"] and e["ck_pass"]:
-            return {"tau_star_ps": e["tau_ps"], "evidence": evidence,
+            return {"tau_star_ps": e["tau_ps"], "evidence": evidence, "fallback": False,
                     "reason": (f"smallest trained lag whose slowest implied timescale "
                                f"({e['slowest_timescale_ps']:.4g} ps) stays within the 95 % CI "
                                f"or within {rel_tol:.0%} at every larger lag, and that passes "
                                "the CK test")}
     last = evidence[-1]
-    return {"tau_star_ps": last["tau_ps"], "evidence": evidence,
+    return {"tau_star_ps": last["tau_ps"], "evidence": evidence, "fallback": True,
             "reason": ("no trained lag has both a timescale plateau and a passing CK test; "
                        f"using the largest trained lag ({last['tau_ps']:.4g} ps) as the most "
                        "Markovian choice available. Inspect the timescale and CK figures, "
