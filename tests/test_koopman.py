@@ -510,3 +510,40 @@ def test_ck_and_populations_intervals_contain_the_estimates(chain3):
     truth = np.array([b, a, b]) / (2 * b + a)  # detailed balance (see P3)
     assert np.all((low <= pi) & (pi <= high))
     assert np.all((low <= truth) & (truth <= high))
+
+
+# ------------------------------------------------- τ* over a window τ … 5τ
+def _drifting(lags):
+    """A timescale that drifts slowly, 8.5 -> 10.5 ps over lags 2-50 ps (linear), with a
+    CI of ±3 %: what soft states give on a long grid."""
+    lags = np.asarray(lags, float)
+    v = 8.5 + 2.0 * (lags - 2) / 48
+    return pd.DataFrame({"lag_ps": lags, "process": 1, "timescale_ps": v,
+                         "ci_low_ps": 0.97 * v, "ci_high_ps": 1.03 * v})
+
+
+@pytest.mark.parametrize("grid_end", [30, 40, 50])
+def test_tau_star_does_not_hinge_on_where_the_grid_ends(grid_end):
+    grid = [g for g in (1, 2, 5, 10, 20, 30, 40, 50) if g <= grid_end]
+    trained = [t for t in (2, 5, 10, 20, 30, 40, 50) if t <= grid_end]
+    # the smallest lag rises steeply into the drift: no plateau there
+    cands = []
+    for tau in trained:
+        curve = _drifting(grid)
+        curve.loc[curve.lag_ps < 2, "timescale_ps"] = 4.0
+        cands.append({"tau_ps": float(tau), "timescales": curve, "ck_pass": True})
+    out = kp.select_tau(cands)
+    assert out["tau_star_ps"] == 2.0 and not out["fallback"]
+    # over every larger lag, the drift (8.5 -> 10.5, 24 %) would break the plateau at 2 ps
+    assert out["evidence"][0]["window_ps"] == [2.0, 10.0]
+
+
+def test_the_largest_lag_can_have_a_plateau():
+    flat = _curve([40.0, 40.2, 39.9, 40.1, 40.0, 40.3])  # lags 1-6, the grid ends at 6
+    out = kp.select_tau([{"tau_ps": 6.0, "timescales": flat, "ck_pass": True}])
+    ev = out["evidence"][0]
+    assert ev["plateau"] and ev["judged"] == "below" and ev["window_ps"] == [1.2, 6.0]
+    assert out["tau_star_ps"] == 6.0 and not out["fallback"]
+    rising = _curve([10, 20, 30, 40, 50, 60])
+    out = kp.select_tau([{"tau_ps": 6.0, "timescales": rising, "ck_pass": True}])
+    assert not out["evidence"][0]["plateau"] and out["fallback"]

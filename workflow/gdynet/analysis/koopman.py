@@ -600,7 +600,8 @@ def ck_passes(df: pd.DataFrame, tol: float = 0.05) -> bool:
 
 
 # -------------------------------------------------------------- τ* selection
-def select_tau(candidates, override_ps: float | None = None, rel_tol: float = 0.1) -> dict:
+def select_tau(candidates, override_ps: float | None = None, rel_tol: float = 0.1,
+               window: float = 5.0) -> dict:
     """Choose the model lag τ* automatically (paper: "the smallest τ that fulfills the CK
     equation within statistical uncertainty", with timescales constant for τ > τ*).
 
@@ -611,27 +612,37 @@ def select_tau(candidates, override_ps: float | None = None, rel_tol: float = 0.
     override_ps: a τ* from the config; returned with reason "set in config" (it must be
         one of the trained lags when candidates are given).
     rel_tol: relative change of the slowest timescale accepted as "constant" (0.1 = 10 %).
+    window: the plateau is judged over lags τ_m < L <= window · τ_m (default 5).
 
     Rule. Let t0 be the slowest timescale (process 1) at lag τ_m on τ_m's own curve.
-    τ_m has a *plateau* if at every larger lag L on that curve
+    τ_m has a *plateau* if at every lag L of its window
         ci_low(L) <= t0 <= ci_high(L)      (t0 is within the uncertainty at L), or
         |t(L) − t0| <= rel_tol · t0        (the change is too small to matter);
-    lags whose timescale is NaN are skipped, an infinite one breaks the plateau, and a
-    curve with no lag above τ_m cannot show a plateau. Comparing every larger lag with t0
-    (not neighbours with each other) keeps a slow drift from passing step by step; the CI
-    keeps noisy large-lag points, whose intervals are wide, from failing spuriously; the
-    relative tolerance keeps huge data sets, whose intervals are tiny, from demanding an
-    exactly flat curve. τ* is the smallest τ_m with a plateau and a passing CK test.
-    If none qualifies, τ* is the largest τ_m (the most Markovian choice available) and the
+    lags whose timescale is NaN are skipped and an infinite one breaks the plateau. The
+    window (τ_m … 5 τ_m), not "every larger lag", keeps the decision from hinging on where
+    the lag grid ends: a timescale that drifts slowly over a long grid (as timescales of
+    soft states do) is judged where it matters. Comparing every lag of the window with
+    t0 (not neighbours with each other) keeps a drift from passing step by step; the CI
+    keeps noisy points from failing spuriously; the relative tolerance keeps huge data
+    sets, whose intervals are tiny, from demanding an exactly flat curve. When no lag of
+    the curve lies above τ_m (the largest trained lag at the end of the grid), the window
+    is taken below instead, τ_m / window <= L < τ_m: the curve must have levelled off on
+    arriving at τ_m ("judged": "below" in the evidence).
+    τ* is the smallest τ_m with a plateau and a passing CK test. If none qualifies, τ* is
+    the largest τ_m (the most Markovian choice available), "fallback" is true and the
     reason says so.
-    Returns {"tau_star_ps", "reason", "evidence": [{"tau_ps", "slowest_timescale_ps",
-    "plateau", "ck_pass", "max_rel_change"}, ...]} with evidence sorted by τ_m.
+    Returns {"tau_star_ps", "reason", "fallback", "evidence": [{"tau_ps",
+    "slowest_timescale_ps", "plateau", "ck_pass", "max_rel_change", "window_ps",
+    "judged"}, ...]} with evidence sorted by τ_m.
     """
     if not isinstance(candidates, Sequence):
         raise ValueError("candidates must be a list of records {tau_ps, timescales, ck_pass}")
     if not np.isfinite(rel_tol) or rel_tol < 0:
         raise ValueError(f"rel_tol must be a non-negative number, got {rel_tol!r}")
-    evidence = sorted((_tau_evidence(c, rel_tol) for c in candidates), key=lambda e: e["tau_ps"])
+    if not np.isfinite(window) or window <= 1:
+        raise ValueError(f"window must be a number > 1 (a multiple of τ), got {window!r}")
+    evidence = sorted((_tau_evidence(c, rel_tol, window) for c in candidates),
+                      key=lambda e: e["tau_ps"])
     taus = [e["tau_ps"] for e in evidence]
     if len(set(taus)) != len(taus):
         raise ValueError(f"trained lags appear more than once: {taus}; pass one record per lag "
@@ -651,17 +662,18 @@ def select_tau(candidates, override_ps: float | None = None, rel_tol: float = 0.
             return {"tau_star_ps": e["tau_ps"], "evidence": evidence, "fallback": False,
                     "reason": (f"smallest trained lag whose slowest implied timescale "
                                f"({e['slowest_timescale_ps']:.4g} ps) stays within the 95 % CI "
-                               f"or within {rel_tol:.0%} at every larger lag, and that passes "
-                               "the CK test")}
+                               f"or within {rel_tol:.0%} over lags {e['window_ps'][0]:g}-"
+                               f"{e['window_ps'][1]:g} ps, and that passes the CK test")}
     last = evidence[-1]
     return {"tau_star_ps": last["tau_ps"], "evidence": evidence, "fallback": True,
             "reason": ("no trained lag has both a timescale plateau and a passing CK test; "
                        f"using the largest trained lag ({last['tau_ps']:.4g} ps) as the most "
-                       "Markovian choice available. Inspect the timescale and CK figures, "
-                       "train at larger lags, or set tau* in the config")}
+                       "Markovian choice available. Inspect the timescale and CK figures "
+                       "(results/<system>/figures/), train at larger lags, or set tau* in "
+                       "the config")}
 
 
-def _tau_evidence(record, rel_tol: float) -> dict:
+def _tau_evidence(record, rel_tol: float, window: float) -> dict:
     try:
         tau = float(record["tau_ps"])
         df = record["timescales"]
@@ -684,8 +696,13 @@ def _tau_evidence(record, rel_tol: float) -> dict:
     low = curve["ci_low_ps"].to_numpy(dtype=float)
     high = curve["ci_high_ps"].to_numpy(dtype=float)
     t0 = t[at[0]]
-    later = np.flatnonzero(lags > lags[at[0]] * (1 + 1e-6))
-    later = later[~np.isnan(t[later])]
+    eps = 1e-6
+    above = np.flatnonzero((lags > tau * (1 + eps)) & (lags <= window * tau * (1 + eps)))
+    judged, span = "above", (tau, window * tau)
+    if not np.any(lags > tau * (1 + eps)):  # the end of the grid: judge the arrival
+        above = np.flatnonzero((lags < tau * (1 - eps)) & (lags >= tau / window * (1 - eps)))
+        judged, span = "below", (tau / window, tau)
+    later = above[~np.isnan(t[above])]
     plateau = bool(np.isfinite(t0) and t0 > 0 and later.size > 0)
     max_rel = float("nan")
     if plateau:
@@ -695,7 +712,8 @@ def _tau_evidence(record, rel_tol: float) -> dict:
         plateau = bool(ok.all())
         max_rel = float(rel.max())
     return {"tau_ps": tau, "slowest_timescale_ps": float(t0), "plateau": plateau,
-            "ck_pass": ck, "max_rel_change": max_rel}
+            "ck_pass": ck, "max_rel_change": max_rel, "window_ps": [float(span[0]), float(span[1])],
+            "judged": judged}
 
 
 # ---------------------------------------------------------- toy: global model
