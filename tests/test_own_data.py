@@ -1,5 +1,5 @@
 """The npz route (source: files) end to end on a tiny own-data config that is not the toy:
-three trajectories, a triclinic cell, four targets, 2 and 3 states, no VAMPnet. Every
+three trajectories, a triclinic cell, four targets, 2 and 3 states, two seeds, no VAMPnet. Every
 system-independent Koopman output must be there, and in the report."""
 
 import shutil
@@ -41,6 +41,16 @@ def test_every_koopman_output_is_made(own_run):
         assert pop["value"].sum() == pytest.approx(100, abs=1e-6)
         tau = summary.loc[summary.quantity == "tau_star", "value"].iloc[0]
         assert tau in (0.2, 0.5)
+        # two seeds per model: the one kept is the better on validation VAMP-2
+        for tau in ("0.2", "0.5"):
+            d = own_run / "results" / "hopper" / "gdynet" / f"k{k}" / f"tau{tau}ps"
+            table = pd.read_csv(d / "seeds.csv")
+            runs = table[table.seed.astype(str) != "spread"]
+            assert len(runs) == 2 and (table.seed.astype(str) == "spread").sum() == 1
+            kept = runs[runs.chosen].iloc[0]
+            assert kept.val_vamp2 == runs.val_vamp2.max()
+            assert pd.read_csv(d / "metrics.csv").val_vamp2.max() == pytest.approx(kept.val_vamp2)
+        assert summary.loc[summary.quantity == "seeds", "value"].iloc[0] == 2
     config = yaml.safe_load((own_run / "results" / "config.yaml").read_text())
     assert config["systems"]["hopper"]["source"] == "files"
     assert config["training"]["vampnet"]["hidden"]  # the schema's default, not required

@@ -262,7 +262,10 @@ def train_args(w):
     train = config["training"]
     keys = ("epochs", "steps_per_epoch", "batch_pairs", "learning_rate", "seed",
             "memory_budget_gb", "val_pairs", "precision")
-    return canonical({key: train[key] for key in keys})
+    out = {key: train[key] for key in keys}
+    if train["seeds"] > 1:  # one seed: the same model as before seeds existed
+        out["seeds"] = train["seeds"]
+    return canonical(out)
 
 
 def koopman_args(w):

@@ -49,6 +49,7 @@ rule koopman_summary:
         timescales=lambda w: by_lag(w.system, w.model, w.k, "timescales.csv").values(),
         koopman=lambda w: by_lag(w.system, w.model, w.k, "koopman.json").values(),
         metrics=lambda w: by_lag(w.system, w.model, w.k, "metrics.csv").values(),
+        seeds=lambda w: by_lag(w.system, w.model, w.k, "seeds.csv").values(),
     output:
         report(
             "results/{system}/{model}/k{k}/summary.csv",
@@ -64,6 +65,7 @@ rule koopman_summary:
         timescales=lag_files("timescales.csv"),
         koopman=lag_files("koopman.json"),
         metrics=lag_files("metrics.csv"),
+        seeds=lag_files("seeds.csv"),
     script:
         "../scripts/koopman_summary.py"
 
