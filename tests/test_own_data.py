@@ -2,12 +2,11 @@
 three trajectories, a triclinic cell, four targets, 2 and 3 states, two seeds, no VAMPnet. Every
 system-independent Koopman output must be there, and in the report."""
 
-import shutil
+import json
 
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from synthetic import write_hopping_traj
 from test_workflow import ROOT, snakemake
 
@@ -51,7 +50,7 @@ def test_every_koopman_output_is_made(own_run):
             assert kept.val_vamp2 == runs.val_vamp2.max()
             assert pd.read_csv(d / "metrics.csv").val_vamp2.max() == pytest.approx(kept.val_vamp2)
         assert summary.loc[summary.quantity == "seeds", "value"].iloc[0] == 2
-    config = yaml.safe_load((own_run / "results" / "config.yaml").read_text())
+    config = json.loads((own_run / "results" / "config.json").read_text())
     assert config["systems"]["hopper"]["source"] == "files"
     assert config["training"]["vampnet"]["hidden"]  # the schema's default, not required
 
@@ -61,5 +60,5 @@ def test_report_shows_the_figures_the_tables_and_the_config(own_run):
     html = (own_run / "report.html").read_text(errors="replace")
     for name in ("koopmand_timescales_gdynet_k3.png", "koopmane_eigenvectors_gdynet_k3.png",
                  "koopmanf_ck_gdynet_k3.png", "populations_gdynet_k3.png",
-                 "training_gdynet_k3.png", "summary.csv", "config.yaml"):
+                 "training_gdynet_k3.png", "summary.csv", "config.json"):
         assert name in html, name

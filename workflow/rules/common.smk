@@ -206,7 +206,7 @@ def koopman_targets(system, model, k):
 
 
 def all_targets():
-    targets = ["results/config.yaml"]
+    targets = ["results/config.json"]
     for system in SYSTEMS:
         for model, k in model_runs(system):
             targets.append(f"results/{system}/{model}/k{k}/tau_star.json")

@@ -154,7 +154,7 @@ rule koopman_training:
 rule config_record:
     output:
         report(
-            "results/config.yaml",
+            "results/config.json",
             caption="../report/config.rst",
             category="Configuration",
         ),

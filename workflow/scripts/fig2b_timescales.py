@@ -22,8 +22,11 @@ def panel(model, title):
             "trained": trained, "fallback": choice.get("fallback", False)}
 
 
+local = panel("gdynet", "GDyNet (local dynamics)")
+reference = io.load_json(snakemake.input.validation).get("reference_timescale_ps")
+local.update(reference_ps=reference, reference_label="site labels, counted at τ*")
 fig = koopman_plots.timescales_figure([
-    panel("gdynet", "GDyNet (local dynamics)"),
+    local,
     panel("vampnet", "vanilla VAMPnet (global dynamics)"),
 ])
 plots.save(fig, *snakemake.output)

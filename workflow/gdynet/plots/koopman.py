@@ -18,13 +18,15 @@ PREDICTED, ESTIMATED = "#1f5fa8", "#c8302b"  # the paper's CK colours: model blu
 
 
 def timescales_panel(ax, table: pd.DataFrame, tau_star_ps: float, title: str,
-                     trained: pd.DataFrame | None = None, fallback: bool = False) -> None:
+                     trained: pd.DataFrame | None = None, fallback: bool = False,
+                     reference_ps: float | None = None, reference_label: str = "") -> None:
     """Implied timescales t_i(τ) (Eq. 11) against lag time, with 95 % CI bands.
 
     x: lag time τ (ps); y: relaxation timescale (ps), log scale. The grey area below
     t = τ holds timescales faster than the lag, which the model cannot resolve.
     `trained`: optional (tau_ps, timescale_ps) of each model at its own training lag.
     `fallback`: τ* is no converged choice (no lag qualified), which the legend says.
+    `reference_ps`: a known answer drawn as a dotted horizontal line (`reference_label`).
     """
     colors = sns.color_palette("viridis", table["process"].nunique())
     for color, (process, df) in zip(colors, table.groupby("process")):
@@ -36,6 +38,8 @@ def timescales_panel(ax, table: pd.DataFrame, tau_star_ps: float, title: str,
     ax.fill_between(lags, 1e-3, lags, color="0.6", alpha=0.5, lw=0, label="t < τ")
     label = f"τ* = {tau_star_ps:g} ps" + (" (fallback: no lag converged)" if fallback else "")
     ax.axvline(tau_star_ps, color="0.3", ls="--", lw=1, label=label)
+    if reference_ps is not None and np.isfinite(reference_ps):
+        ax.axhline(reference_ps, color="k", ls=":", lw=1.2, label=reference_label or "reference")
     if trained is not None:
         ax.plot(trained["tau_ps"], trained["timescale_ps"], "o", color="k", ms=5,
                 label="model trained at τ")
@@ -65,7 +69,8 @@ def ck_figure(panels: list[dict]) -> plt.Figure:
     """CK test (Eq. 6) grids: P(state j at t | state i at 0) predicted by K(τ)^n (blue line,
     95 % CI band) against K(nτ) estimated from the data (red points, 95 % CI bars).
 
-    Each panel dict: table (ck_test DataFrame), title.
+    Each panel dict: table (ck_test DataFrame), title, optional state_names (a name per
+    state, e.g. ["oct", "tet"]).
     """
     style()
     k_max = max(p["table"]["from_state"].nunique() for p in panels)
@@ -86,7 +91,8 @@ def ck_figure(panels: list[dict]) -> plt.Figure:
             ax.errorbar(df["time_ps"], df["estimated"], yerr=[below, above],
                         fmt="o", color=ESTIMATED, ms=3, lw=1, capsize=2, label="K(nτ), data")
             ax.set_ylim(-0.05, 1.05)
-            ax.set_title(f"{i} → {j}", fontsize="small")
+            names = panel.get("state_names") or [str(s) for s in range(k)]
+            ax.set_title(f"{names[i]} → {names[j]}", fontsize="small")
         for ax in axes[-1]:
             ax.set_xlabel("time (ps)")
         for ax in axes[:, 0]:
@@ -159,7 +165,7 @@ def populations_figure(populations, low, high, title: str) -> plt.Figure:
         ax.annotate(f"{p:.3g} %", (x, p), textcoords="offset points", xytext=(4, 2),
                     ha="left", va="bottom", fontsize="x-small")
     top = np.nanmax(np.where(ok, hi, pop)) if pop.size else 1.0
-    ax.set_ylim(0, min(100, top * 1.2) if top > 0 else 1)
+    ax.set_ylim(min(0, np.nanmin(pop) * 1.2), top * 1.15 if top > 0 else 1)  # room for labels
     ax.set_xticks(np.arange(k))
     ax.set_xlabel("state")
     ax.set_ylabel("stationary population (%)")
