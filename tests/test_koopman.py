@@ -440,3 +440,110 @@ def test_select_tau_relative_tolerance_and_override():
         kp.select_tau(_candidates([True] * 4), override_ps=7.0)
     with pytest.raises(ValueError, match="no row at lag"):
         kp.select_tau([{"tau_ps": 2.5, "timescales": _curve([1] * 6), "ck_pass": True}])
+
+
+# ------------------------------------------------- intervals that mean what they say
+def simulate_many(P, n_steps, n_chains, seed):
+    """(n_steps, n_chains) labels of independent Markov chains P, started stationary."""
+    P = np.asarray(P, dtype=float)
+    vals, vecs = np.linalg.eig(P.T)
+    pi = np.real(vecs[:, np.argmin(np.abs(vals - 1))])
+    pi /= pi.sum()
+    cum = np.cumsum(P, axis=1)
+    rng = np.random.default_rng(seed)
+    out = np.empty((n_steps, n_chains), dtype=np.int64)
+    out[0] = (rng.random(n_chains)[:, None] > np.cumsum(pi)[None, :]).sum(axis=1)
+    u = rng.random((n_steps, n_chains))
+    for t in range(1, n_steps):
+        out[t] = (u[t][:, None] > cum[out[t - 1]]).sum(axis=1)
+    return out
+
+
+def test_timescale_interval_covers_the_analytic_value_in_95_percent_of_replicates():
+    """200 independent replicates of a 2-state chain, each analysed like the test data of
+    a system (5 time chunks): the 95 % CI of the implied timescale must cover the
+    analytic -τ/ln(1-p-q) in 90-99 % of them, at two lags."""
+    n_rep, dt = 200, 0.1
+    labels = simulate_many(P2, 20_000, n_rep, seed=11)
+    lam = 1 - P2[0, 1] - P2[1, 0]
+    covered = {1: 0, 5: 0}
+    for r in range(n_rep):
+        ts = kp.timescales_vs_lag([one_hot(labels[:, r], 2)], list(covered), dt, n_groups=5)
+        for lag in covered:
+            row = ts[np.isclose(ts.lag_ps, lag * dt)].iloc[0]
+            truth = -lag * dt / np.log(lam**lag)
+            assert row.ci_low_ps <= row.timescale_ps <= row.ci_high_ps  # estimate inside
+            assert row.ci_low_ps > 0
+            covered[lag] += row.ci_low_ps <= truth <= row.ci_high_ps
+    for lag, hits in covered.items():
+        assert 0.90 <= hits / n_rep <= 0.99, (lag, hits / n_rep)
+
+
+def test_intervals_contain_their_estimate_and_respect_bounds():
+    # five groups, one of them far off: the group mean lies outside an interval around it,
+    # the pooled value need not, and the log interval stays positive
+    est = np.array([0.7, 0.8, 0.75, 2.9, 0.72])
+    low, high = kp.confidence_interval(est, centre=0.70, log=True)
+    assert 0 < low <= 0.70 <= high
+    lin_low, _ = kp.confidence_interval(est)
+    assert lin_low < 0  # the old scheme: a negative lower bound for a timescale
+    # probabilities: clipped to [0, 1], and a centre just outside still inside
+    p_low, p_high = kp.confidence_interval(np.array([0.01, 0.0, 0.03, 0.02]), centre=-0.001,
+                                           bounds=(0.0, 1.0))
+    assert p_low == -0.001 and 0 < p_high <= 1
+    # log scale: the interval is the exponential of the interval of ln t (analytic)
+    t = np.array([2.0, 3.0, 4.0])
+    lo, hi = kp.confidence_interval(t, centre=3.0, log=True)
+    half = stats.t.ppf(0.975, 2) * np.log(t).std(ddof=1) / np.sqrt(3)
+    assert lo == pytest.approx(3.0 * np.exp(-half)) and hi == pytest.approx(3.0 * np.exp(half))
+
+
+def test_ck_and_populations_intervals_contain_the_estimates(chain3):
+    chi = [one_hot(chain3[:50_000], 3)]
+    ck = kp.ck_test(chi, 5, 3, 0.1, n_groups=5)
+    assert ((ck.est_low <= ck.estimated + 1e-12) & (ck.estimated <= ck.est_high + 1e-12)).all()
+    assert ((ck.pred_low <= ck.predicted + 1e-12) & (ck.predicted <= ck.pred_high + 1e-12)).all()
+    assert (ck[["est_low", "pred_low"]] >= 0).all().all()
+    assert (ck[["est_high", "pred_high"]] <= 1).all().all()
+    pi, low, high = kp.populations(chi, 5, n_groups=5)
+    b, a = B3, A3
+    truth = np.array([b, a, b]) / (2 * b + a)  # detailed balance (see P3)
+    assert np.all((low <= pi) & (pi <= high))
+    assert np.all((low <= truth) & (truth <= high))
+
+
+# ------------------------------------------------- τ* over a window τ … 5τ
+def _drifting(lags):
+    """A timescale that drifts slowly, 8.5 -> 10.5 ps over lags 2-50 ps (linear), with a
+    CI of ±3 %: what soft states give on a long grid."""
+    lags = np.asarray(lags, float)
+    v = 8.5 + 2.0 * (lags - 2) / 48
+    return pd.DataFrame({"lag_ps": lags, "process": 1, "timescale_ps": v,
+                         "ci_low_ps": 0.97 * v, "ci_high_ps": 1.03 * v})
+
+
+@pytest.mark.parametrize("grid_end", [30, 40, 50])
+def test_tau_star_does_not_hinge_on_where_the_grid_ends(grid_end):
+    grid = [g for g in (1, 2, 5, 10, 20, 30, 40, 50) if g <= grid_end]
+    trained = [t for t in (2, 5, 10, 20, 30, 40, 50) if t <= grid_end]
+    # the smallest lag rises steeply into the drift: no plateau there
+    cands = []
+    for tau in trained:
+        curve = _drifting(grid)
+        curve.loc[curve.lag_ps < 2, "timescale_ps"] = 4.0
+        cands.append({"tau_ps": float(tau), "timescales": curve, "ck_pass": True})
+    out = kp.select_tau(cands)
+    assert out["tau_star_ps"] == 2.0 and not out["fallback"]
+    # over every larger lag, the drift (8.5 -> 10.5, 24 %) would break the plateau at 2 ps
+    assert out["evidence"][0]["window_ps"] == [2.0, 10.0]
+
+
+def test_the_largest_lag_can_have_a_plateau():
+    flat = _curve([40.0, 40.2, 39.9, 40.1, 40.0, 40.3])  # lags 1-6, the grid ends at 6
+    out = kp.select_tau([{"tau_ps": 6.0, "timescales": flat, "ck_pass": True}])
+    ev = out["evidence"][0]
+    assert ev["plateau"] and ev["judged"] == "below" and ev["window_ps"] == [1.2, 6.0]
+    assert out["tau_star_ps"] == 6.0 and not out["fallback"]
+    rising = _curve([10, 20, 30, 40, 50, 60])
+    out = kp.select_tau([{"tau_ps": 6.0, "timescales": rising, "ck_pass": True}])
+    assert not out["evidence"][0]["plateau"] and out["fallback"]

@@ -67,3 +67,45 @@ def test_collapsed_states_are_refused_and_kept_as_learned(caplog):
         simplex.vertices(chi)
     np.testing.assert_array_equal(simplex.corners(chi), np.eye(2))
     assert "keeping the states as learned" in caplog.text
+
+
+def noisy_two_states(seed, n=20_000, p_minor=0.01, outliers=20, noise=0.01):
+    """Crisp states (minor state population p_minor, like the toy's tet site) seen through
+    a fuzzy mixing, with Gaussian noise and a few outlying frames beyond the minor state
+    (frames mid-hop)."""
+    rng = np.random.default_rng(seed)
+    states = (rng.random(n) < p_minor).astype(int)
+    chi = fuzzy(states, np.array([[0.8, 0.2], [0.55, 0.45]]))
+    chi[:, 1] += rng.normal(0, noise, n)
+    far = rng.choice(np.flatnonzero(states == 1), outliers, replace=False)
+    chi[far, 1] += rng.uniform(0.1, 0.2, outliers)  # beyond the minor state's centre
+    chi[:, 1] = chi[:, 1].clip(0, 1)
+    chi[:, 0] = 1 - chi[:, 1]
+    return states, chi
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_corners_at_state_centres_give_the_populations(seed):
+    states, chi = noisy_two_states(seed)
+    crisp = simplex.to_simplex(chi, simplex.corners(chi))
+    truth = states.mean()
+    assert crisp[:, 1].mean() == pytest.approx(truth, rel=0.1)
+    # a typical frame of the minor state is crisp, not 0.96 / 0.04
+    assert np.median(crisp[states == 1, 1]) > 0.95
+    assert np.median(crisp[states == 0, 0]) > 0.95
+    # the extreme points (inner simplex) are outliers and miss the populations, and so
+    # does clipping to [0, 1] (it cuts the noise of the large state on one side only)
+    extreme = simplex.to_simplex(chi, simplex.order_by_population(simplex.vertices(chi), chi))
+    assert abs(extreme[:, 1].mean() - truth) > 0.1 * truth
+    clipped = simplex.to_simplex(chi, simplex.corners(chi), clip=True)
+    assert abs(clipped[:, 1].mean() - truth) > 0.1 * truth
+
+
+def test_centres_of_three_clusters_are_found():
+    rng = np.random.default_rng(3)
+    states = rng.choice(3, size=6000, p=[0.6, 0.3, 0.1])
+    mixing = np.array([[0.6, 0.3, 0.1], [0.2, 0.6, 0.2], [0.2, 0.3, 0.5]])
+    chi = fuzzy(states, mixing) + rng.normal(0, 0.01, (6000, 3))
+    chi /= chi.sum(axis=1, keepdims=True)
+    found = simplex.corners(chi)
+    np.testing.assert_allclose(found, mixing, atol=0.01)  # most populated first = mixing order

@@ -119,6 +119,11 @@ def test_validate_on_a_known_global_chain():
     assert res["global_from_local_reference_ps"] == pytest.approx(slow, rel=0.05)
     assert res["global_counted_timescale_ps"] == pytest.approx(slow, rel=0.15)
     assert res["tet_fraction"] == pytest.approx(site_type.mean())
+    # crisp χ: the stationary tet population of K is the counted tet share (up to the
+    # frames at the ends of the pieces), and the geometric one is the share itself
+    assert res["tet_population_geometric"] == pytest.approx(site_type.mean())
+    assert res["tet_population_learned"] == pytest.approx(site_type.mean(), rel=1e-3)
+    assert res["tet_population_mean_chi"] == pytest.approx(site_type.mean())
     # fuzzy χ = crisp @ M: K is a similarity transform, so the timescale is unchanged
     soft = run(chi @ np.array([[0.9, 0.1], [0.2, 0.8]]))
     assert soft["timescale_ps"] == pytest.approx(res["reference_timescale_ps"], rel=1e-8)

@@ -42,7 +42,11 @@ def finished_run(tmp_path_factory):
 
 def test_tiny_run_writes_figures_and_validation(finished_run):
     results = finished_run / "results" / "toy"
-    for name in ("fig2b_timescales", "fig2c_states", "fig2d_ck", "supp_fig1_vampnet8_timescales"):
+    koopman = [f"{panel}_{model}_k{k}" for model, k in (("gdynet", 2), ("vampnet", 2), ("vampnet", 8))
+               for panel in ("koopmand_timescales", "koopmane_eigenvectors", "koopmanf_ck",
+                             "populations", "training")]
+    for name in ("fig2b_timescales", "fig2c_states", "fig2d_ck", "supp_fig1_vampnet8_timescales",
+                 *koopman):
         for ext, magic in ((".png", b"\x89PNG"), (".pdf", b"%PDF")):
             assert (results / "figures" / f"{name}{ext}").read_bytes()[:4] == magic
     validation = json.loads((results / "analysis" / "validation.json").read_text())
@@ -80,6 +84,9 @@ def test_new_lag_reruns_only_the_jobs_it_touches(finished_run, tmp_path):
         "train": 1, "predict": 1, "koopman": 1,  # the new model at 3 ps
         "select_tau": 1, "validate_toy": 1,  # everything that chooses among GDyNet lags
         "fig2b_timescales": 1, "fig2c_states": 1, "fig2d_ck": 1, "all": 1,
+        # GDyNet's system-independent outputs, and the config record of the report
+        "koopman_summary": 1, "koopman_timescales": 1, "koopman_eigenvectors": 1,
+        "koopman_ck": 1, "koopman_populations": 1, "koopman_training": 1, "config_record": 1,
     }
 
 
@@ -97,7 +104,9 @@ def test_settings_that_do_not_define_a_model_retrain_nothing(finished_run):
     # the CK horizon belongs to the Koopman analysis, the device to where a job runs
     jobs = dry_run_jobs(finished_run, lambda c: c["systems"]["toy"]["koopman"].update(ck_steps=3))
     assert "train" not in jobs and "predict" not in jobs and jobs["koopman"] == 4
-    assert dry_run_jobs(finished_run, lambda c: c["training"].update(device="cpu")) == {}
+    # (only the record of the config in the report is written again)
+    assert dry_run_jobs(finished_run, lambda c: c["training"].update(device="cpu")) == {
+        "config_record": 1, "all": 1}
 
 
 def test_a_lost_model_is_made_again(finished_run, tmp_path):

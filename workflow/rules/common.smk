@@ -192,11 +192,30 @@ def model_inputs(w):
 ANALYSIS_TARGETS = {}
 
 
+def koopman_figure_prefix(system):
+    """The paper's figure of a system's Koopman panels d-f: Fig. 3 (interface), Fig. 4
+    (electrolyte), else 'koopman'."""
+    if "interface" in analyses(system):
+        return "fig3"
+    if "electrolyte" in analyses(system):
+        return "fig4"
+    return "koopman"
+
+
+def koopman_targets(system, model, k):
+    """The system-independent Koopman outputs of one (model, k): figures and summary.csv."""
+    prefix = koopman_figure_prefix(system)
+    names = [f"{prefix}{panel}_{model}_k{k}" for panel in ("d_timescales", "e_eigenvectors", "f_ck")]
+    names += [f"populations_{model}_k{k}", f"training_{model}_k{k}"]
+    return [*figure_files(system, *names), f"results/{system}/{model}/k{k}/summary.csv"]
+
+
 def all_targets():
-    targets = []
+    targets = ["results/config.json"]
     for system in SYSTEMS:
         for model, k in model_runs(system):
             targets.append(f"results/{system}/{model}/k{k}/tau_star.json")
+            targets += koopman_targets(system, model, k)
             # every trained model too: a failed forced rerun must not leave a hole
             for d in model_dirs(system, model, k).values():
                 targets += [f"{d}/model.pt", f"{d}/metrics.csv"]
@@ -265,7 +284,10 @@ def train_args(w):
     train = config["training"]
     keys = ("epochs", "steps_per_epoch", "batch_pairs", "learning_rate", "seed",
             "memory_budget_gb", "val_pairs", "precision")
-    return canonical({key: train[key] for key in keys})
+    out = {key: train[key] for key in keys}
+    if train["seeds"] > 1:  # one seed: the same model as before seeds existed
+        out["seeds"] = train["seeds"]
+    return canonical(out)
 
 
 def koopman_args(w):
@@ -290,6 +312,20 @@ def tau_star_inputs(name, models=(("gdynet", 2), ("vampnet", 2))):
 def tau_star_files(name, models=(("gdynet", 2), ("vampnet", 2))):
     """Params of the same figure: {model: {τ: file}}, to pick the file of τ*."""
     return lambda w: {model: by_lag(w.system, model, k, name) for model, k in models}
+
+
+def at_tau_star(name):
+    """Inputs that read one file of every lag and pick τ*'s (tau_star.json and the files)."""
+
+    def inputs(w):
+        return {"tau_star": f"results/{w.system}/{w.model}/k{w.k}/tau_star.json",
+                "files": list(by_lag(w.system, w.model, w.k, name).values())}
+
+    return inputs
+
+
+def lag_files(name):
+    return lambda w: by_lag(w.system, w.model, w.k, name)
 
 
 def tau_star_override(system, model):

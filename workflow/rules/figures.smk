@@ -4,6 +4,7 @@
 rule fig2b_timescales:
     input:
         unpack(tau_star_inputs("timescales.csv")),
+        validation="results/{system}/analysis/validation.json",
     output:
         figure("fig2b_timescales", "fig2b"),
     log:
@@ -36,6 +37,7 @@ rule fig2c_states:
 rule fig2d_ck:
     input:
         unpack(tau_star_inputs("ck_test.csv")),
+        validation="results/{system}/analysis/validation.json",
     output:
         figure("fig2d_ck", "fig2d"),
     log:

@@ -9,6 +9,7 @@ rule train:
     output:
         model=f"{MODEL_DIR}/model.pt",
         metrics=f"{MODEL_DIR}/metrics.csv",
+        seeds=f"{MODEL_DIR}/seeds.csv",
     log:
         "logs/{system}/train/{model}_k{k}_tau{tau}ps.log",
     benchmark:

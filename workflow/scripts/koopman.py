@@ -27,12 +27,16 @@ timescales = koopman.timescales_vs_lag(chi, sorted(set(lags) | {lag}), dt, **ci)
 ck = koopman.ck_test(chi, lag, cfg["ck_steps"], dt, **ci)
 
 K = koopman.koopman_matrix(chi, lag)
+populations, pop_low, pop_high = koopman.populations(chi, lag, **ci)
 eigenvalues, eigenvectors = koopman.eigenvectors(K)
 summary = {
     "lag_ps": lag_ps,
     "koopman_matrix": K,
     "timescales_ps": koopman.implied_timescales(K, lag_ps),
     "stationary_distribution": koopman.stationary_distribution(K),
+    "populations": populations,  # = the stationary distribution, with its 95 % CI
+    "populations_ci_low": pop_low,
+    "populations_ci_high": pop_high,
     "eigenvalues": eigenvalues,
     "eigenvectors": eigenvectors,  # rows: stationary, then one per timescale (Figs. 3e, 4e)
     "ck_pass": koopman.ck_passes(ck),

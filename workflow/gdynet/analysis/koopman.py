@@ -15,10 +15,15 @@ Paper equations (Xie et al., Nat. Commun. 10, 2667, 2019):
 - Supplementary Note 2: the 12-state global toy model built from the local 2-state one.
 
 The 95 % confidence intervals follow the paper's figure captions: the test data are
-split into G independent parts (time chunks, target subsets or trajectories), the
-quantity is estimated on each, and the interval is the group mean ± t·sd/√G
-(`confidence_interval`). The central value reported is always the estimate from all
-data pooled.
+split into G independent parts (time chunks, target subsets or trajectories) and the
+quantity is estimated on each. The central value is always the estimate from all data
+pooled, and the interval is put around it: pooled ± t_{0.975,G-1}·sd/√G, with sd the
+spread of the G group estimates (`confidence_interval`). Timescales get this interval on
+the log scale (ln t ± t·sd(ln t_g)/√G, mapped back): it is positive and asymmetric like
+the uncertainty of −τ/ln|λ|. Probabilities (CK test, populations) are kept in [0, 1].
+So the estimate always lies inside its interval and no bound is negative; a test on
+Markov chains with analytic timescales checks that the 95 % interval covers the truth
+in about 95 % of replicates (tests/test_koopman.py).
 """
 
 from __future__ import annotations
@@ -344,24 +349,34 @@ def ci_groups(segments, scheme: str, n_groups: int = 5, seed: int = 0) -> list[l
     return [[np.asarray(seg[:, idx]) for seg in segments] for idx in subsets]
 
 
-def confidence_interval(estimates, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Two-sided Student-t confidence interval of the mean of G group estimates.
+def confidence_interval(estimates, level: float = 0.95, centre=None, log: bool = False,
+                        bounds: tuple[float, float] | None = None
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """Two-sided Student-t confidence interval from G independent group estimates.
 
     estimates: (G, ...) array, one independent estimate per group (NaN rows = groups
         whose estimate failed; they are left out).
+    centre: the estimate the interval is put around, shaped like estimates[0] (the one
+        from all data pooled); None: the mean of the groups.
+    log: build the interval for ln(estimate) and map it back (for positive quantities
+        such as timescales: bounds stay positive, the interval is asymmetric).
+    bounds: (low, high) limits of the quantity (e.g. (0, 1) for probabilities); the
+        interval is clipped to them.
     Returns (low, high), each shaped like estimates[0]:
-        mean ± t_{(1+level)/2, G-1} · sd / √G, sd with ddof = 1.
+        centre ± t_{(1+level)/2, G-1} · sd / √G   (on the log scale when `log`),
+        sd the standard deviation (ddof = 1) of the G group estimates.
     NaN where fewer than 2 groups give a finite value for that entry (an infinite
-    estimate, e.g. a timescale of a non-decaying process, makes that entry NaN).
+    estimate, e.g. a timescale of a non-decaying process, makes that entry NaN), or
+    where the centre is not finite (or, with `log`, not positive).
 
     Why Student t: the G = 4-5 groups are treated as independent replicates whose
     estimates are approximately normal (each pools many transitions), and with so few
-    replicates the sample sd is itself uncertain; the pivot (mean − μ)/(sd/√G) then
-    follows a t distribution with G − 1 degrees of freedom. The normal quantile 1.96
-    would understate the interval (t_{0.975,4} = 2.78, t_{0.975,3} = 3.18).
-    sd/√G is the standard error of the mean of the group estimates, which is also the
-    standard error of the pooled estimate to first order (same data), so the interval
-    describes the uncertainty of the pooled central value as well.
+    replicates the sample sd is itself uncertain; the pivot then follows a t distribution
+    with G − 1 degrees of freedom (t_{0.975,4} = 2.78, t_{0.975,3} = 3.18, not 1.96).
+    Each group holds 1/G of the data, so sd/√G estimates the standard error of the
+    estimate from all data; centred on the pooled estimate the interval always contains
+    it (the group mean of a nonlinear estimator such as a timescale is biased on short
+    groups, and can lie outside an interval around itself).
     """
     est = np.asarray(estimates, dtype=np.float64)
     if est.ndim < 1 or est.shape[0] == 0 or not 0 < level < 1:
@@ -372,11 +387,29 @@ def confidence_interval(estimates, level: float = 0.95) -> tuple[np.ndarray, np.
     if g < 2:
         nan = np.full(est.shape[1:], np.nan)
         return nan, nan.copy()
+    c = None if centre is None else np.broadcast_to(np.asarray(centre, dtype=np.float64),
+                                                    est.shape[1:])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if log:
+            est = np.where(est > 0, np.log(np.where(est > 0, est, 1.0)), np.nan)
+            est[np.isinf(est)] = np.nan
+            if c is not None:
+                c = np.where(c > 0, np.log(np.where(c > 0, c, 1.0)), np.nan)
     ok = np.isfinite(est).all(axis=0)
     safe = np.where(ok, est, 0.0)  # keeps inf - inf warnings out; masked below
     half = stats.t.ppf(0.5 + level / 2, g - 1) * safe.std(axis=0, ddof=1) / np.sqrt(g)
-    mean = safe.mean(axis=0)
-    return np.where(ok, mean - half, np.nan), np.where(ok, mean + half, np.nan)
+    mid = safe.mean(axis=0) if c is None else c
+    ok = ok & np.isfinite(mid)
+    low, high = mid - half, mid + half
+    if log:
+        with np.errstate(over="ignore"):
+            low, high = np.exp(low), np.exp(high)
+    if bounds is not None:
+        low, high = np.clip(low, *bounds), np.clip(high, *bounds)
+    if c is not None:  # a centre outside the bounds (noise) still lies in its interval
+        centre_value = np.exp(mid) if log else mid
+        low, high = np.minimum(low, centre_value), np.maximum(high, centre_value)
+    return np.where(ok, low, np.nan), np.where(ok, high, np.nan)
 
 
 def _group_estimates(groups, estimate, shape) -> np.ndarray:
@@ -404,7 +437,8 @@ def timescales_vs_lag(segments, lags, dt: float, scheme: str | None = "time_chun
         no CI (NaN columns).
     Returns a DataFrame with one row per (lag, process):
         lag_ps, process (1..k-1, 1 = slowest), timescale_ps (from all data pooled),
-        ci_low_ps, ci_high_ps (95 % CI from the group estimates, `confidence_interval`).
+        ci_low_ps, ci_high_ps (95 % CI around it on the log scale from the spread of the
+        group estimates, `confidence_interval`).
     Processes are matched across groups by rank (i-th slowest with i-th slowest).
     """
     segments = _as_segments(segments)
@@ -424,12 +458,60 @@ def timescales_vs_lag(segments, lags, dt: float, scheme: str | None = "time_chun
         else:
             est = _group_estimates(
                 groups, lambda grp: implied_timescales(koopman_matrix(grp, lag), tau), (k - 1,))
-            low, high = confidence_interval(est)
+            low, high = confidence_interval(est, centre=pooled, log=True)
         logger.info("lag %g ps: timescales %s ps", tau, np.round(pooled, 4).tolist())
         for i in range(k - 1):
             rows.append((tau, i + 1, pooled[i], low[i], high[i]))
     return pd.DataFrame(rows, columns=["lag_ps", "process", "timescale_ps",
                                        "ci_low_ps", "ci_high_ps"])
+
+
+# ---------------------------------------------------------------- populations
+def populations(segments, lag: int, scheme: str | None = "time_chunks", n_groups: int = 5,
+                seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stationary state populations π of K(τ) with their 95 % CI (fractions, sum 1).
+
+    segments, lag: as in `koopman_matrix`; scheme, n_groups, seed: CI groups as in
+    `timescales_vs_lag` (None: NaN bounds).
+    Returns (pi, low, high), each (k,): π from all data pooled, and its interval
+    (`confidence_interval` of the group estimates, kept inside [0, 1]).
+    """
+    segments = _as_segments(segments)
+    lag = _check_lag(lag)
+    k = segments[0].shape[2]
+    pi = stationary_distribution(koopman_matrix(segments, lag))
+    groups = _groups_or_none(segments, scheme, n_groups, seed)
+    if groups is None:
+        return pi, np.full(k, np.nan), np.full(k, np.nan)
+    est = _group_estimates(groups, lambda g: stationary_distribution(koopman_matrix(g, lag)), (k,))
+    low, high = confidence_interval(est, centre=pi, bounds=(0.0, 1.0))
+    return pi, low, high
+
+
+def summary_table(tau_star_ps: float, fallback: bool, timescales: pd.DataFrame, pi, pi_low,
+                  pi_high, metrics: pd.DataFrame) -> pd.DataFrame:
+    """One model's headline numbers at τ* as a long table (summary.csv).
+
+    tau_star_ps, fallback: the τ* choice (`select_tau`); timescales: the
+    `timescales_vs_lag` table of the model trained at τ*; pi, pi_low, pi_high:
+    `populations` at τ*; metrics: its training table (epoch, train_vamp2, val_vamp2).
+    Returns columns quantity, index, value, ci_low, ci_high, unit: τ* (ps), one row per
+    relaxation process (ps), one per state population (%), the best validation VAMP-2
+    and the training VAMP-2 of the same epoch.
+    """
+    rows = [("tau_star", 0, tau_star_ps, np.nan, np.nan, "ps"),
+            ("tau_star_is_fallback", 0, float(bool(fallback)), np.nan, np.nan, "")]
+    at = timescales[np.isclose(timescales["lag_ps"], tau_star_ps, rtol=1e-6, atol=0)]
+    for r in at.sort_values("process").itertuples():
+        rows.append(("timescale", int(r.process), r.timescale_ps, r.ci_low_ps, r.ci_high_ps, "ps"))
+    for j, (p, lo, hi) in enumerate(zip(pi, pi_low, pi_high)):
+        rows.append(("population", j, 100 * p, 100 * lo, 100 * hi, "%"))
+    if len(metrics):
+        best = metrics.loc[metrics["val_vamp2"].idxmax()]
+        rows.append(("val_vamp2_best", int(best["epoch"]), best["val_vamp2"], np.nan, np.nan, ""))
+        rows.append(("train_vamp2_at_best", int(best["epoch"]), best["train_vamp2"], np.nan,
+                     np.nan, ""))
+    return pd.DataFrame(rows, columns=["quantity", "index", "value", "ci_low", "ci_high", "unit"])
 
 
 # -------------------------------------------------------------------- CK test
@@ -477,9 +559,10 @@ def ck_test(segments, lag: int, n_steps: int, dt: float, scheme: str | None = "t
             else:
                 pl, ph = confidence_interval(
                     [np.linalg.matrix_power(m, step) if np.isfinite(m).all() else nan
-                     for m in k_tau_groups])
+                     for m in k_tau_groups], centre=pred, bounds=(0.0, 1.0))
                 el, eh = confidence_interval(_group_estimates(
-                    groups, lambda grp: koopman_matrix(grp, step * lag), (k, k)))
+                    groups, lambda grp: koopman_matrix(grp, step * lag), (k, k)),
+                    centre=est, bounds=(0.0, 1.0))
         for i in range(k):
             for j in range(k):
                 rows.append((step, step * lag * dt, i, j, pred[i, j], pl[i, j], ph[i, j],
@@ -517,7 +600,8 @@ def ck_passes(df: pd.DataFrame, tol: float = 0.05) -> bool:
 
 
 # -------------------------------------------------------------- τ* selection
-def select_tau(candidates, override_ps: float | None = None, rel_tol: float = 0.1) -> dict:
+def select_tau(candidates, override_ps: float | None = None, rel_tol: float = 0.1,
+               window: float = 5.0) -> dict:
     """Choose the model lag τ* automatically (paper: "the smallest τ that fulfills the CK
     equation within statistical uncertainty", with timescales constant for τ > τ*).
 
@@ -528,27 +612,37 @@ def select_tau(candidates, override_ps: float | None = None, rel_tol: float = 0.
     override_ps: a τ* from the config; returned with reason "set in config" (it must be
         one of the trained lags when candidates are given).
     rel_tol: relative change of the slowest timescale accepted as "constant" (0.1 = 10 %).
+    window: the plateau is judged over lags τ_m < L <= window · τ_m (default 5).
 
     Rule. Let t0 be the slowest timescale (process 1) at lag τ_m on τ_m's own curve.
-    τ_m has a *plateau* if at every larger lag L on that curve
+    τ_m has a *plateau* if at every lag L of its window
         ci_low(L) <= t0 <= ci_high(L)      (t0 is within the uncertainty at L), or
         |t(L) − t0| <= rel_tol · t0        (the change is too small to matter);
-    lags whose timescale is NaN are skipped, an infinite one breaks the plateau, and a
-    curve with no lag above τ_m cannot show a plateau. Comparing every larger lag with t0
-    (not neighbours with each other) keeps a slow drift from passing step by step; the CI
-    keeps noisy large-lag points, whose intervals are wide, from failing spuriously; the
-    relative tolerance keeps huge data sets, whose intervals are tiny, from demanding an
-    exactly flat curve. τ* is the smallest τ_m with a plateau and a passing CK test.
-    If none qualifies, τ* is the largest τ_m (the most Markovian choice available) and the
+    lags whose timescale is NaN are skipped and an infinite one breaks the plateau. The
+    window (τ_m … 5 τ_m), not "every larger lag", keeps the decision from hinging on where
+    the lag grid ends: a timescale that drifts slowly over a long grid (as timescales of
+    soft states do) is judged where it matters. Comparing every lag of the window with
+    t0 (not neighbours with each other) keeps a drift from passing step by step; the CI
+    keeps noisy points from failing spuriously; the relative tolerance keeps huge data
+    sets, whose intervals are tiny, from demanding an exactly flat curve. When no lag of
+    the curve lies above τ_m (the largest trained lag at the end of the grid), the window
+    is taken below instead, τ_m / window <= L < τ_m: the curve must have levelled off on
+    arriving at τ_m ("judged": "below" in the evidence).
+    τ* is the smallest τ_m with a plateau and a passing CK test. If none qualifies, τ* is
+    the largest τ_m (the most Markovian choice available), "fallback" is true and the
     reason says so.
-    Returns {"tau_star_ps", "reason", "evidence": [{"tau_ps", "slowest_timescale_ps",
-    "plateau", "ck_pass", "max_rel_change"}, ...]} with evidence sorted by τ_m.
+    Returns {"tau_star_ps", "reason", "fallback", "evidence": [{"tau_ps",
+    "slowest_timescale_ps", "plateau", "ck_pass", "max_rel_change", "window_ps",
+    "judged"}, ...]} with evidence sorted by τ_m.
     """
     if not isinstance(candidates, Sequence):
         raise ValueError("candidates must be a list of records {tau_ps, timescales, ck_pass}")
     if not np.isfinite(rel_tol) or rel_tol < 0:
         raise ValueError(f"rel_tol must be a non-negative number, got {rel_tol!r}")
-    evidence = sorted((_tau_evidence(c, rel_tol) for c in candidates), key=lambda e: e["tau_ps"])
+    if not np.isfinite(window) or window <= 1:
+        raise ValueError(f"window must be a number > 1 (a multiple of τ), got {window!r}")
+    evidence = sorted((_tau_evidence(c, rel_tol, window) for c in candidates),
+                      key=lambda e: e["tau_ps"])
     taus = [e["tau_ps"] for e in evidence]
     if len(set(taus)) != len(taus):
         raise ValueError(f"trained lags appear more than once: {taus}; pass one record per lag "
@@ -558,26 +652,28 @@ def select_tau(candidates, override_ps: float | None = None, rel_tol: float = 0.
         if taus and not np.any(np.isclose(taus, override_ps, rtol=1e-6, atol=0)):
             raise ValueError(f"the configured tau* = {override_ps} ps is not among the trained "
                              f"lags {taus} ps; add it to the lag list or change the override")
-        return {"tau_star_ps": override_ps, "reason": "set in config", "evidence": evidence}
+        return {"tau_star_ps": override_ps, "reason": "set in config", "fallback": False,
+                "evidence": evidence}
     if not evidence:
         raise ValueError("no candidate lags to choose tau* from; train at least one model or "
                          "set tau* in the config")
     for e in evidence:
         if e["plateau"] and e["ck_pass"]:
-            return {"tau_star_ps": e["tau_ps"], "evidence": evidence,
+            return {"tau_star_ps": e["tau_ps"], "evidence": evidence, "fallback": False,
                     "reason": (f"smallest trained lag whose slowest implied timescale "
                                f"({e['slowest_timescale_ps']:.4g} ps) stays within the 95 % CI "
-                               f"or within {rel_tol:.0%} at every larger lag, and that passes "
-                               "the CK test")}
+                               f"or within {rel_tol:.0%} over lags {e['window_ps'][0]:g}-"
+                               f"{e['window_ps'][1]:g} ps, and that passes the CK test")}
     last = evidence[-1]
-    return {"tau_star_ps": last["tau_ps"], "evidence": evidence,
+    return {"tau_star_ps": last["tau_ps"], "evidence": evidence, "fallback": True,
             "reason": ("no trained lag has both a timescale plateau and a passing CK test; "
                        f"using the largest trained lag ({last['tau_ps']:.4g} ps) as the most "
-                       "Markovian choice available. Inspect the timescale and CK figures, "
-                       "train at larger lags, or set tau* in the config")}
+                       "Markovian choice available. Inspect the timescale and CK figures "
+                       "(results/<system>/figures/), train at larger lags, or set tau* in "
+                       "the config")}
 
 
-def _tau_evidence(record, rel_tol: float) -> dict:
+def _tau_evidence(record, rel_tol: float, window: float) -> dict:
     try:
         tau = float(record["tau_ps"])
         df = record["timescales"]
@@ -600,8 +696,13 @@ def _tau_evidence(record, rel_tol: float) -> dict:
     low = curve["ci_low_ps"].to_numpy(dtype=float)
     high = curve["ci_high_ps"].to_numpy(dtype=float)
     t0 = t[at[0]]
-    later = np.flatnonzero(lags > lags[at[0]] * (1 + 1e-6))
-    later = later[~np.isnan(t[later])]
+    eps = 1e-6
+    above = np.flatnonzero((lags > tau * (1 + eps)) & (lags <= window * tau * (1 + eps)))
+    judged, span = "above", (tau, window * tau)
+    if not np.any(lags > tau * (1 + eps)):  # the end of the grid: judge the arrival
+        above = np.flatnonzero((lags < tau * (1 - eps)) & (lags >= tau / window * (1 - eps)))
+        judged, span = "below", (tau / window, tau)
+    later = above[~np.isnan(t[above])]
     plateau = bool(np.isfinite(t0) and t0 > 0 and later.size > 0)
     max_rel = float("nan")
     if plateau:
@@ -611,7 +712,8 @@ def _tau_evidence(record, rel_tol: float) -> dict:
         plateau = bool(ok.all())
         max_rel = float(rel.max())
     return {"tau_ps": tau, "slowest_timescale_ps": float(t0), "plateau": plateau,
-            "ck_pass": ck, "max_rel_change": max_rel}
+            "ck_pass": ck, "max_rel_change": max_rel, "window_ps": [float(span[0]), float(span[1])],
+            "judged": judged}
 
 
 # ---------------------------------------------------------- toy: global model

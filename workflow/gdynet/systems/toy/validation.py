@@ -116,6 +116,10 @@ def validate(chi_pieces, site_type_pieces, site_id_pieces, lag: int, lag_ps: flo
         global_counted_timescale_ps           slowest timescale of the 12-site count model
                                               of the site ids (what a global model sees)
         tet_fraction                          share of test frames in tet sites
+        tet_population_geometric              the same (the known answer of the next two)
+        tet_population_learned                stationary population of the learned tet
+                                              state, π of K(τ) (k = 2 only)
+        tet_population_mean_chi               mean learned tet weight over the same frames
         notes                                 why a value is None (e.g. a site never visited)
     A check that cannot be computed on these data gives None and a note instead of
     failing the whole validation (short quickstart runs may never visit some sites).
@@ -170,6 +174,14 @@ def validate(chi_pieces, site_type_pieces, site_id_pieces, lag: int, lag_ps: flo
             lambda: slowest(koopman.global_from_local(k_ref, OCT)) if k_ref is not None else None)
     attempt("global_counted_timescale_ps",
             lambda: slowest(koopman.count_matrix_from_labels(ids, lag, 12)))
+    out["tet_population_geometric"] = out["tet_fraction"]
+    out["tet_population_learned"] = None
+    out["tet_population_mean_chi"] = None
+    if K is not None and K.shape == (2, 2) and out["oct_state"] is not None:
+        tet = 1 - out["oct_state"]
+        attempt("tet_population_learned",
+                lambda: float(koopman.stationary_distribution(K)[tet]))
+        out["tet_population_mean_chi"] = float(chi_all[:, tet].mean())
     if K is not None:
         out["koopman_matrix"] = K.tolist()
     return out
