@@ -20,6 +20,11 @@ table = koopman.summary_table(
 metrics = pd.read_csv(p.metrics[tau])
 for message in seeds.warnings(metrics, int(w.k)):
     log.warning("WARNING model at τ* = %g ps: %s", tau, message)
+pops = table[table.quantity == "population"]
+if ((pops.value < -1) | (pops.value > 101)).any():  # the states' clusters overlap
+    log.warning("WARNING populations %s %% lie outside [0, 100] by more than 1 %%: the learned "
+                "states are not separated (see the training warnings); train longer or with "
+                "fewer states", pops.value.round(2).tolist())
 table = pd.concat([table, seeds.summary_rows(metrics, int(w.k), pd.read_csv(p.seeds[tau]))],
                   ignore_index=True)
 log.info("summary at τ* = %g ps:\n%s", tau, table.to_string(index=False))
