@@ -28,8 +28,8 @@ def own_run(tmp_path_factory):
 def test_every_koopman_output_is_made(own_run):
     figures = own_run / "results" / "hopper" / "figures"
     for k in (2, 3):
-        for name in (f"koopmand_timescales_gdynet_k{k}", f"koopmane_eigenvectors_gdynet_k{k}",
-                     f"koopmanf_ck_gdynet_k{k}", f"populations_gdynet_k{k}", f"training_gdynet_k{k}"):
+        for name in (f"koopman_timescales_gdynet_k{k}", f"koopman_eigenvectors_gdynet_k{k}",
+                     f"koopman_ck_gdynet_k{k}", f"populations_gdynet_k{k}", f"training_gdynet_k{k}"):
             for ext, magic in ((".png", b"\x89PNG"), (".pdf", b"%PDF")):
                 assert (figures / f"{name}{ext}").read_bytes()[:4] == magic, name
         summary = pd.read_csv(own_run / "results" / "hopper" / "gdynet" / f"k{k}" / "summary.csv")
@@ -58,7 +58,7 @@ def test_every_koopman_output_is_made(own_run):
 def test_report_shows_the_figures_the_tables_and_the_config(own_run):
     snakemake(own_run, "--report", "report.html", config=CONFIG)
     html = (own_run / "report.html").read_text(errors="replace")
-    for name in ("koopmand_timescales_gdynet_k3.png", "koopmane_eigenvectors_gdynet_k3.png",
-                 "koopmanf_ck_gdynet_k3.png", "populations_gdynet_k3.png",
+    for name in ("koopman_timescales_gdynet_k3.png", "koopman_eigenvectors_gdynet_k3.png",
+                 "koopman_ck_gdynet_k3.png", "populations_gdynet_k3.png",
                  "training_gdynet_k3.png", "summary.csv", "config.json"):
         assert name in html, name

@@ -43,7 +43,7 @@ def finished_run(tmp_path_factory):
 def test_tiny_run_writes_figures_and_validation(finished_run):
     results = finished_run / "results" / "toy"
     koopman = [f"{panel}_{model}_k{k}" for model, k in (("gdynet", 2), ("vampnet", 2), ("vampnet", 8))
-               for panel in ("koopmand_timescales", "koopmane_eigenvectors", "koopmanf_ck",
+               for panel in ("koopman_timescales", "koopman_eigenvectors", "koopman_ck",
                              "populations", "training")]
     for name in ("fig2b_timescales", "fig2c_states", "fig2d_ck", "supp_fig1_vampnet8_timescales",
                  *koopman):

@@ -192,20 +192,19 @@ def model_inputs(w):
 ANALYSIS_TARGETS = {}
 
 
-def koopman_figure_prefix(system):
-    """The paper's figure of a system's Koopman panels d-f: Fig. 3 (interface), Fig. 4
-    (electrolyte), else 'koopman'."""
-    if "interface" in analyses(system):
-        return "fig3"
-    if "electrolyte" in analyses(system):
-        return "fig4"
+def koopman_panel(system, letter):
+    """The name of a Koopman figure's panel d, e or f: Fig. 3 for the interface, Fig. 4
+    for the electrolyte (the paper's panels); 'koopman' for every other system."""
+    for analysis, figure_number in (("interface", 3), ("electrolyte", 4)):
+        if analysis in analyses(system):
+            return f"fig{figure_number}{letter}"
     return "koopman"
 
 
 def koopman_targets(system, model, k):
     """The system-independent Koopman outputs of one (model, k): figures and summary.csv."""
-    prefix = koopman_figure_prefix(system)
-    names = [f"{prefix}{panel}_{model}_k{k}" for panel in ("d_timescales", "e_eigenvectors", "f_ck")]
+    names = [f"{koopman_panel(system, letter)}_{what}_{model}_k{k}"
+             for letter, what in (("d", "timescales"), ("e", "eigenvectors"), ("f", "ck"))]
     names += [f"populations_{model}_k{k}", f"training_{model}_k{k}"]
     return [*figure_files(system, *names), f"results/{system}/{model}/k{k}/summary.csv"]
 

@@ -40,7 +40,7 @@ rule select_tau:
 
 
 # The system-independent outputs of every (model, k), drawn at its τ* (Figs. 3d-f and 4d-f
-# for the interface and the electrolyte: koopman_figure_prefix).
+# for the interface and the electrolyte: koopman_panel).
 
 
 rule koopman_summary:
@@ -74,14 +74,15 @@ rule koopman_timescales:
     input:
         unpack(at_tau_star("timescales.csv")),
     output:
-        figure("{prefix}d_timescales_{model}_k{k}", "koopman_timescales"),
+        figure("{panel}_timescales_{model}_k{k}", "koopman_timescales"),
     log:
-        "logs/{system}/figures/{prefix}d_timescales_{model}_k{k}.log",
+        "logs/{system}/figures/{panel}_timescales_{model}_k{k}.log",
     wildcard_constraints:
-        prefix="fig3|fig4|koopman",
+        panel="fig3d|fig4d|koopman",
     conda:
         "../../envs/plots.yaml"
     params:
+        kind="timescales",  # what koopman_figures.py draws
         files=lag_files("timescales.csv"),
     script:
         "../scripts/koopman_figures.py"
@@ -91,14 +92,15 @@ rule koopman_eigenvectors:
     input:
         unpack(at_tau_star("koopman.json")),
     output:
-        figure("{prefix}e_eigenvectors_{model}_k{k}", "koopman_eigenvectors"),
+        figure("{panel}_eigenvectors_{model}_k{k}", "koopman_eigenvectors"),
     log:
-        "logs/{system}/figures/{prefix}e_eigenvectors_{model}_k{k}.log",
+        "logs/{system}/figures/{panel}_eigenvectors_{model}_k{k}.log",
     wildcard_constraints:
-        prefix="fig3|fig4|koopman",
+        panel="fig3e|fig4e|koopman",
     conda:
         "../../envs/plots.yaml"
     params:
+        kind="eigenvectors",  # what koopman_figures.py draws
         files=lag_files("koopman.json"),
     script:
         "../scripts/koopman_figures.py"
@@ -108,14 +110,15 @@ rule koopman_ck:
     input:
         unpack(at_tau_star("ck_test.csv")),
     output:
-        figure("{prefix}f_ck_{model}_k{k}", "koopman_ck"),
+        figure("{panel}_ck_{model}_k{k}", "koopman_ck"),
     log:
-        "logs/{system}/figures/{prefix}f_ck_{model}_k{k}.log",
+        "logs/{system}/figures/{panel}_ck_{model}_k{k}.log",
     wildcard_constraints:
-        prefix="fig3|fig4|koopman",
+        panel="fig3f|fig4f|koopman",
     conda:
         "../../envs/plots.yaml"
     params:
+        kind="ck",  # what koopman_figures.py draws
         files=lag_files("ck_test.csv"),
     script:
         "../scripts/koopman_figures.py"
@@ -131,6 +134,7 @@ rule koopman_populations:
     conda:
         "../../envs/plots.yaml"
     params:
+        kind="populations",  # what koopman_figures.py draws
         files=lag_files("koopman.json"),
     script:
         "../scripts/koopman_figures.py"
@@ -146,6 +150,7 @@ rule koopman_training:
     conda:
         "../../envs/plots.yaml"
     params:
+        kind="training",  # what koopman_figures.py draws
         files=lag_files("metrics.csv"),
     script:
         "../scripts/koopman_figures.py"
