@@ -74,6 +74,9 @@ TOY_CASES = [
     pytest.param(lambda c: toy(c)["models"]["vampnet"].update(n_states=[2]),
                  ["systems.toy.analyses lists 'toy'", "models.vampnet.n_states to include 8"],
                  id="toy-needs-its-models"),
+    pytest.param(lambda c: toy(c).update(analyses=["toy", "electrolyte"]),
+                 ["systems.toy.analyses lists ['toy', 'electrolyte']: a system is one of toy, interface, "
+                  "electrolyte"], id="two-system-analyses"),
     pytest.param(lambda c: toy(c)["split"].update(train=0.9, val=0.05, test=0.05),
                  ["systems.toy.models.gdynet.lags_ps: the lag time of 20 frames (2 ps) is not shorter than "
                   "the longest 'val' range (20 frames, 2 ps)"], id="val-split-too-short-for-a-lag"),

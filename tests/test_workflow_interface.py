@@ -47,7 +47,7 @@ def test_figures_are_real_png_and_pdf(run):
 
 
 def test_targets_are_the_species_in_the_liquid_and_the_outer_crystal_layers(run):
-    record = json.loads((run / "results" / SYSTEM / "interface" / "targets.json").read_text())
+    record = json.loads((run / "results" / SYSTEM / "analysis" / "targets.json").read_text())
     targets = np.array(record["target_index"])
     meta = json.loads((run / "results" / SYSTEM / "frames" / "meta.json").read_text())
     assert meta["target_index"] == record["target_index"]  # the frame store carries them
@@ -69,7 +69,7 @@ def test_targets_are_the_species_in_the_liquid_and_the_outer_crystal_layers(run)
 
 
 def test_order_parameters_separate_the_crystal_from_the_liquid(run):
-    with np.load(run / "results" / SYSTEM / "interface" / "observables.npz") as f:
+    with np.load(run / "results" / SYSTEM / "analysis" / "observables.npz") as f:
         depth, solid, order = f["depth_A"], f["solid"], f["order"]
     inside, outside = depth > 0, depth < -3.0  # in the slab; a liquid layer away from it
     assert solid[inside].mean() > 0.7 and solid[outside].mean() < 0.3
@@ -77,7 +77,7 @@ def test_order_parameters_separate_the_crystal_from_the_liquid(run):
 
 
 def test_state_table_names_every_state_and_the_profiles_are_distributions(run):
-    out = run / "results" / SYSTEM / "interface" / "gdynet_k4"
+    out = run / "results" / SYSTEM / "analysis" / "gdynet_k4"
     states = pd.read_csv(out / "states.csv")
     assert list(states["state"]) == [0, 1, 2, 3]
     assert {"solid", "liquid"} <= set(states["name"])
@@ -93,7 +93,7 @@ def test_state_table_names_every_state_and_the_profiles_are_distributions(run):
 
 
 def test_validation_holds_every_key_with_sensible_values(run):
-    v = json.loads((run / "results" / SYSTEM / "interface" / "validation.json").read_text())
+    v = json.loads((run / "results" / SYSTEM / "analysis" / "validation.json").read_text())
     for key in ("state_agreement", "solid_fraction_inside_slab", "timescale_ps",
                 "reference_timescale_ps", "state_names", "tau_star_ps", "label_exchanges"):
         assert key in v and v[key] is not None, key
@@ -111,7 +111,7 @@ def test_paper_dry_run_lists_the_interface_jobs_for_siau(tmp_path):
     for name in ("fig3b_cross_section_gdynet_k4", "fig3c_z_profiles_gdynet_k4",
                  "supp_fig2b_order_by_state_gdynet_k4", "supp_fig2a_order_map"):
         assert f"results/siau/figures/{name}.png" in out.stdout
-    assert "results/siau/interface/validation.json" in out.stdout
+    assert "results/siau/analysis/validation.json" in out.stdout
 
 
 def test_stillinger_weber_switch_gives_diamond_q3_through_the_workflow(tmp_path):
@@ -128,15 +128,15 @@ def test_stillinger_weber_switch_gives_diamond_q3_through_the_workflow(tmp_path)
     config["systems"]["si-interface"] = system
     path = tmp_path / "sw.yaml"
     path.write_text(yaml.safe_dump(config))
-    snakemake(tmp_path, "results/si-interface/interface/observables.npz", config=path)
-    record = json.loads((tmp_path / "results/si-interface/interface/targets.json").read_text())
+    snakemake(tmp_path, "results/si-interface/analysis/observables.npz", config=path)
+    record = json.loads((tmp_path / "results/si-interface/analysis/targets.json").read_text())
     # Si {110}: layers a / (2 √2) = 1.93 Å apart at a = 5.462 Å; 16 atoms per layer in 2 x 2
     # cells, 2 layers at each of 2 interfaces (a few may melt, a few move in by thermal motion)
     assert record["interfaces"]["layer_spacing_A"] == pytest.approx(5.462 / (2 * 2**0.5), rel=0.03)
     assert record["order"] == {"l": 3, "n_neighbors": 4, "threshold": -0.75, "solid_above": False,
                                "min_bonds": 3}
     assert 0.6 * 64 <= record["n_crystal"] <= 1.1 * 64
-    with np.load(tmp_path / "results/si-interface/interface/observables.npz") as f:
+    with np.load(tmp_path / "results/si-interface/analysis/observables.npz") as f:
         depth, solid, order = f["depth_A"], f["solid"], f["order"]
     assert solid[depth > 0].mean() > 0.7 and solid[depth < -3].mean() < 0.2
     # perfect diamond q̄3 = 0.447; thermal motion lowers it, the liquid's is far lower

@@ -190,6 +190,7 @@ def model_inputs(w):
 # The final outputs of each system-specific analysis: its rule file registers a function
 # system -> [paths] under the analysis's name (the `analyses` config key).
 ANALYSIS_TARGETS = {}
+ANALYSIS_KINDS = ("toy", "interface", "electrolyte")  # the schema's analyses enum
 
 
 def koopman_panel(system, letter):
@@ -225,7 +226,7 @@ def all_targets():
 
 def frame_targets(w):
     """prepare_frames' target override: the interface analysis chooses the targets itself."""
-    return f"results/{w.system}/interface/targets.json" if "interface" in analyses(w.system) else []
+    return f"results/{w.system}/analysis/targets.json" if "interface" in analyses(w.system) else []
 
 
 def interface_models(system):
@@ -418,6 +419,11 @@ def _problems(system):
             return fn(*args, **kwargs)
         except ValueError as err:
             out.append(f"{key}.{name}: {err}")
+
+    # each system analysis writes results/<system>/analysis/ (validation.json among them)
+    if len(analyses(system)) > 1:
+        out.append(f"{key}.analyses lists {analyses(system)}: a system is one of {', '.join(ANALYSIS_KINDS)}; "
+                   "keep one, or give the same trajectories a second system entry")
 
     # user paths: Snakemake reads braces as wildcards
     paths = {"files": cfg.get("files", [])}

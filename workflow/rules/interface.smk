@@ -4,8 +4,8 @@
 # named and placed (z-profiles, cross-sections, order parameter per state), and the
 # validation against the order-parameter labels.
 
-INTERFACE = "results/{system}/interface"
-INTERFACE_MODEL = "results/{system}/interface/gdynet_k{k}"
+INTERFACE = "results/{system}/analysis"
+INTERFACE_MODEL = "results/{system}/analysis/gdynet_k{k}"
 
 
 rule simulate_interface:
@@ -202,6 +202,8 @@ rule validate_interface:
         ),
     log:
         "logs/{system}/interface/validate.log",
+    wildcard_constraints:
+        system=analysed("interface"),  # other analyses write their own validation.json
     conda:
         "../../envs/analysis.yaml"
     params:
@@ -216,14 +218,14 @@ rule validate_interface:
 
 
 ANALYSIS_TARGETS["interface"] = lambda system: [
-    f"results/{system}/interface/targets.json",
-    f"results/{system}/interface/validation.json",
+    f"results/{system}/analysis/targets.json",
+    f"results/{system}/analysis/validation.json",
     *figure_files(system, "supp_fig2a_order_map"),
     *[
         path
         for k in interface_models(system)[0]
         for path in [
-            f"results/{system}/interface/gdynet_k{k}/states.csv",
+            f"results/{system}/analysis/gdynet_k{k}/states.csv",
             *figure_files(
                 system,
                 f"fig3b_cross_section_gdynet_k{k}",
