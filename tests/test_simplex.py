@@ -109,3 +109,11 @@ def test_centres_of_three_clusters_are_found():
     chi /= chi.sum(axis=1, keepdims=True)
     found = simplex.corners(chi)
     np.testing.assert_allclose(found, mixing, atol=0.01)  # most populated first = mixing order
+
+
+def test_probabilities_clip_below_zero_and_renormalise():
+    chi = np.array([[1.05, -0.05], [0.3, 0.7], [-0.02, 1.02]])
+    p = simplex.probabilities(chi)
+    assert (p >= 0).all()
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(p, [[1.0, 0.0], [0.3, 0.7], [0.0, 1.0]], atol=1e-6)

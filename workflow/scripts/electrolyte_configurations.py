@@ -8,12 +8,13 @@ import numpy as np
 from gdynet import io, logs
 from gdynet.analysis import electrolyte as el
 from gdynet.data import splits, store
+from gdynet.learn import simplex
 
 log = logs.to_file(snakemake.log[0], f"electrolyte_configurations {snakemake.wildcards.system}")
 frames = store.open_frames(Path(snakemake.input[0]).parent)
 tau = io.load_json(snakemake.input.tau_star)["tau_star_ps"]
 test = io.load_json(snakemake.input.splits)["test"]
-chi = splits.pieces(np.load(snakemake.params.chi[tau], mmap_mode="r"), test)
+chi = splits.pieces(simplex.probabilities(np.load(snakemake.params.chi[tau])), test)
 r_star = io.load_json(snakemake.input.charges)["learned"]["r_star_A"]
 CONTEXT = 1.3  # atoms out to 1.3 r*: the shell and what holds it (whole anions, chain)
 segment_of = {seg.start: seg.name for seg in frames.segments}

@@ -9,13 +9,14 @@ from gdynet import io, logs
 from gdynet.analysis import rdf
 from gdynet.data import splits, store
 from gdynet.systems.electrolyte import shells
+from gdynet.learn import simplex
 
 log = logs.to_file(snakemake.log[0], f"electrolyte_rdf {snakemake.wildcards.system}")
 p = snakemake.params
 frames = store.open_frames(Path(snakemake.input[0]).parent)
 tau = io.load_json(snakemake.input.tau_star)["tau_star_ps"]
 test = io.load_json(snakemake.input.splits)["test"]
-chi = splits.pieces(np.load(p.chi[tau], mmap_mode="r"), test)
+chi = splits.pieces(simplex.probabilities(np.load(p.chi[tau])), test)
 geometric = splits.pieces(np.load(snakemake.input.geometric)["labels"], test)
 k = chi[0].shape[-1]
 

@@ -8,11 +8,12 @@ from gdynet import io, logs
 from gdynet.analysis import electrolyte as el
 from gdynet.data import splits
 from gdynet.systems.electrolyte import shells
+from gdynet.learn import simplex
 
 log = logs.to_file(snakemake.log[0], f"electrolyte_states {snakemake.wildcards.system}")
 tau = io.load_json(snakemake.input.tau_star)["tau_star_ps"]
 test = io.load_json(snakemake.input.splits)["test"]
-chi = splits.pieces(np.load(snakemake.params.chi[tau], mmap_mode="r"), test)
+chi = splits.pieces(simplex.probabilities(np.load(snakemake.params.chi[tau])), test)
 geometric = splits.pieces(np.load(snakemake.input.geometric)["labels"], test)
 k = chi[0].shape[-1]
 

@@ -9,6 +9,7 @@ import pandas as pd
 from gdynet import io, logs
 from gdynet.analysis import electrolyte as el
 from gdynet.data import splits, store
+from gdynet.learn import simplex
 
 system = snakemake.wildcards.system
 log = logs.to_file(snakemake.log[0], f"electrolyte_transport {system}")
@@ -17,7 +18,7 @@ frames = store.open_frames(Path(snakemake.input[0]).parent)
 dt = frames.frame_interval_ps
 tau_ps = io.load_json(snakemake.input.tau_star)["tau_star_ps"]
 test = io.load_json(snakemake.input.splits)["test"]
-chi = splits.pieces(np.load(snakemake.params.chi[tau_ps], mmap_mode="r"), test)
+chi = splits.pieces(simplex.probabilities(np.load(snakemake.params.chi[tau_ps])), test)
 charges = io.load_json(snakemake.input.charges)["learned"]["charge_e"]
 
 tau = splits.to_frames(tau_ps, dt, "τ*")

@@ -9,6 +9,7 @@ from gdynet import io, logs, plots
 from gdynet.analysis import interface
 from gdynet.data import splits, store
 from gdynet.plots import interface as interface_plots
+from gdynet.learn import simplex
 
 w = snakemake.wildcards
 log = logs.to_file(snakemake.log[0], f"fig3b {w.system} gdynet k{w.k}")
@@ -16,7 +17,7 @@ p = snakemake.params
 frames = store.open_frames(Path(snakemake.input[0]).parent)
 selection = interface.TargetSelection.from_dict(io.load_json(snakemake.input.targets))
 tau_star = io.load_json(snakemake.input.tau_star)["tau_star_ps"]
-chi = np.load(p.chi[tau_star], mmap_mode="r")
+chi = simplex.probabilities(np.load(p.chi[tau_star]))
 test = splits.frames_of(io.load_json(snakemake.input.splits)["test"])
 if p.frame >= len(test):
     raise ValueError(f"systems.{w.system}.interface.cross_section_frame: {p.frame} is beyond the "

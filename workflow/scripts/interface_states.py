@@ -5,12 +5,13 @@ import numpy as np
 from gdynet import io, logs
 from gdynet.analysis import interface
 from gdynet.data import splits
+from gdynet.learn import simplex
 
 w = snakemake.wildcards
 log = logs.to_file(snakemake.log[0], f"interface_states {w.system} gdynet k{w.k}")
 p = snakemake.params
 tau_star = io.load_json(snakemake.input.tau_star)["tau_star_ps"]
-chi = np.load(p.chi[tau_star])
+chi = simplex.probabilities(np.load(p.chi[tau_star]))
 test = io.load_json(snakemake.input.splits)["test"]
 dt = io.load_json(snakemake.input.meta)["frame_interval_ps"]
 slab = interface.TargetSelection.from_dict(io.load_json(snakemake.input.targets)).interfaces

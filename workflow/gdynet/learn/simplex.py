@@ -110,6 +110,19 @@ def to_simplex(chi: np.ndarray, corners: np.ndarray, clip: bool = False) -> np.n
     return (mapped / mapped.sum(axis=-1, keepdims=True)).astype(np.float32)
 
 
+def probabilities(chi) -> np.ndarray:
+    """State weights as probabilities: entries below 0 set to 0, rows renormalised to 1.
+
+    The linear map of `to_simplex` leaves frames beyond their state's centre slightly
+    outside [0, 1]. Koopman matrices and populations want exactly that (clipping biases a
+    small state upwards), but state-resolved averages divide by a state's total weight
+    (E[d² | i→j], weighted RDFs and profiles), and near-zero weights of either sign make
+    them blow up; with non-negative weights each stays a convex average. (..., k) ->
+    float32 (..., k).
+    """
+    return to_simplex(chi, np.eye(np.shape(chi)[-1]), clip=True)
+
+
 def order_by_population(corners: np.ndarray, chi: np.ndarray) -> np.ndarray:
     """Reorder the corners so that state 0 is the most populated one in `chi` (T, k)."""
     population = to_simplex(chi, corners).mean(axis=0)
