@@ -22,7 +22,10 @@ classes = el.populations([shells.one_hot(g) for g in geometric])
 agreement = el.state_agreement(np.concatenate([np.asarray(c).argmax(-1) for c in chi]),
                                np.concatenate(geometric), n_learned=k,
                                n_reference=shells.N_STATES)
-labels = [f"state {i}" + (f" ≈ {shells.STATE_NAMES[c]}" if c >= 0 else "")
+# a learned state is named after its mapped class only where most of its frames are in it
+majority = agreement.confusion.max(axis=1) / np.maximum(agreement.confusion.sum(axis=1), 1)
+labels = [f"state {i}" + (f" ≈ {shells.STATE_NAMES[c]}" if c >= 0 and majority[i] > 0.5
+                          and agreement.confusion[i].argmax() == c else "")
           for i, c in enumerate(agreement.mapping)]
 log.info("τ* = %g ps; learned populations %s %%, geometric %s %%; balanced agreement %.3f",
          tau, np.round(100 * learned.mean, 1), np.round(100 * classes.mean, 1),
