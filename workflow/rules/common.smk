@@ -24,7 +24,6 @@ from gdynet.data import trajectory as gd_trajectory
 from gdynet.data.store import Segment
 from gdynet.learn import memory as gd_memory
 
-
 # ------------------------------------------------------------------------ config
 
 
@@ -97,11 +96,7 @@ def by_lag(system, model, k, name):
 
 def model_runs(system):
     """Every (model, k) trained for a system."""
-    return [
-        (model, k)
-        for model, cfg in SYSTEMS[system]["models"].items()
-        for k in cfg["n_states"]
-    ]
+    return [(model, k) for model, cfg in SYSTEMS[system]["models"].items() for k in cfg["n_states"]]
 
 
 def simulator(system):
@@ -111,8 +106,9 @@ def simulator(system):
 
 def simulated(kind):
     """The systems simulated by the simulator `kind` (a wildcard constraint of its rule)."""
-    names = [s for s, cfg in SYSTEMS.items()
-             if cfg["source"] == "simulate" and cfg["simulate"]["system"] == kind]
+    names = [
+        s for s, cfg in SYSTEMS.items() if cfg["source"] == "simulate" and cfg["simulate"]["system"] == kind
+    ]
     return "|".join(names) or "(?!)"  # no system: a pattern that matches nothing
 
 
@@ -204,8 +200,10 @@ def koopman_panel(system, letter):
 
 def koopman_targets(system, model, k):
     """The system-independent Koopman outputs of one (model, k): figures and summary.csv."""
-    names = [f"{koopman_panel(system, letter)}_{what}_{model}_k{k}"
-             for letter, what in (("d", "timescales"), ("e", "eigenvectors"), ("f", "ck"))]
+    names = [
+        f"{koopman_panel(system, letter)}_{what}_{model}_k{k}"
+        for letter, what in (("d", "timescales"), ("e", "eigenvectors"), ("f", "ck"))
+    ]
     names += [f"populations_{model}_k{k}", f"training_{model}_k{k}"]
     return [*figure_files(system, *names), f"results/{system}/{model}/k{k}/summary.csv"]
 
@@ -282,8 +280,16 @@ def model_args(w):
 def train_args(w):
     """The TrainSettings of gdynet.learn.training (device and CK horizon are not among them)."""
     train = config["training"]
-    keys = ("epochs", "steps_per_epoch", "batch_pairs", "learning_rate", "seed",
-            "memory_budget_gb", "val_pairs", "precision")
+    keys = (
+        "epochs",
+        "steps_per_epoch",
+        "batch_pairs",
+        "learning_rate",
+        "seed",
+        "memory_budget_gb",
+        "val_pairs",
+        "precision",
+    )
     out = {key: train[key] for key in keys}
     if train["seeds"] > 1:  # one seed: the same model as before seeds existed
         out["seeds"] = train["seeds"]
@@ -318,8 +324,10 @@ def at_tau_star(name):
     """Inputs that read one file of every lag and pick τ*'s (tau_star.json and the files)."""
 
     def inputs(w):
-        return {"tau_star": f"results/{w.system}/{w.model}/k{w.k}/tau_star.json",
-                "files": list(by_lag(w.system, w.model, w.k, name).values())}
+        return {
+            "tau_star": f"results/{w.system}/{w.model}/k{w.k}/tau_star.json",
+            "files": list(by_lag(w.system, w.model, w.k, name).values()),
+        }
 
     return inputs
 
@@ -391,8 +399,7 @@ def layout(system):
         return simulator(system).layout(**simulate_args(system), frame_interval_ps=cfg["frame_interval_ps"])
     paths = trajectory_files(system)
     if cfg["source"] == "download":  # a copy placed by hand counts as well
-        paths = [p if Path(p).exists() else f"resources/{system}/download/{Path(p).name}"
-                 for p in paths]
+        paths = [p if Path(p).exists() else f"resources/{system}/download/{Path(p).name}" for p in paths]
     if all(Path(p).is_file() for p in paths):
         try:
             return gd_trajectory.layout_of(paths)
@@ -422,8 +429,10 @@ def _problems(system):
 
     # each system analysis writes results/<system>/analysis/ (validation.json among them)
     if len(analyses(system)) > 1:
-        out.append(f"{key}.analyses lists {analyses(system)}: a system is one of {', '.join(ANALYSIS_KINDS)}; "
-                   "keep one, or give the same trajectories a second system entry")
+        out.append(
+            f"{key}.analyses lists {analyses(system)}: a system is one of {', '.join(ANALYSIS_KINDS)}; "
+            "keep one, or give the same trajectories a second system entry"
+        )
 
     # user paths: Snakemake reads braces as wildcards
     paths = {"files": cfg.get("files", [])}
@@ -433,38 +442,54 @@ def _problems(system):
     for name, values in paths.items():
         for p in values:
             if "{" in p or "}" in p:
-                out.append(f"{key}.{name}: '{p}' contains braces, which Snakemake reads as "
-                           "wildcards; rename the file or link it under a name without {{ }}")
+                out.append(
+                    f"{key}.{name}: '{p}' contains braces, which Snakemake reads as "
+                    "wildcards; rename the file or link it under a name without {{ }}"
+                )
     if "toy" in analyses(system):  # Fig. 2 and Supp. Fig. 1 compare these models
         for model, k in [("gdynet", 2), ("vampnet", 2), ("vampnet", 8)]:
             if k not in cfg["models"].get(model, {}).get("n_states", []):
-                out.append(f"{key}.analyses lists 'toy', which needs {key}.models.{model}.n_states "
-                           f"to include {k} (Fig. 2, Supp. Fig. 1)")
+                out.append(
+                    f"{key}.analyses lists 'toy', which needs {key}.models.{model}.n_states "
+                    f"to include {k} (Fig. 2, Supp. Fig. 1)"
+                )
     if "electrolyte" in analyses(system):  # Figs. 4-5 analyse one GDyNet at a temperature
         k = cfg["electrolyte"]["n_states"]
         if k not in cfg["models"]["gdynet"]["n_states"]:
-            out.append(f"{key}.electrolyte.n_states: {k} is not among {key}.models.gdynet.n_states "
-                       f"{cfg['models']['gdynet']['n_states']}; train it or analyse one of them")
+            out.append(
+                f"{key}.electrolyte.n_states: {k} is not among {key}.models.gdynet.n_states "
+                f"{cfg['models']['gdynet']['n_states']}; train it or analyse one of them"
+            )
         if temperature(system) is None:
-            out.append(f"{key}.analyses lists 'electrolyte', whose conductivity (Eq. 15) needs "
-                       f"{key}.temperature_K; give the simulation temperature in K")
+            out.append(
+                f"{key}.analyses lists 'electrolyte', whose conductivity (Eq. 15) needs "
+                f"{key}.temperature_K; give the simulation temperature in K"
+            )
         missing = set(map(int, cfg["electrolyte"]["ion_charges"])) - set(cfg["electrolyte"]["rdf_elements"])
         if missing:
-            out.append(f"{key}.electrolyte.rdf_elements: add {sorted(missing)}: the charge integral "
-                       "(Supp. Note 3) counts every ion of electrolyte.ion_charges from the RDFs")
+            out.append(
+                f"{key}.electrolyte.rdf_elements: add {sorted(missing)}: the charge integral "
+                "(Supp. Note 3) counts every ion of electrolyte.ion_charges from the RDFs"
+            )
     if "interface" in analyses(system):
         icfg, ks = cfg["interface"], cfg["models"]["gdynet"]["n_states"]
         if icfg["n_states"] is not None and icfg["n_states"] not in ks:
-            out.append(f"{key}.interface.n_states: {icfg['n_states']} is not trained "
-                       f"({key}.models.gdynet.n_states = {ks}); choose one of them or null")
+            out.append(
+                f"{key}.interface.n_states: {icfg['n_states']} is not trained "
+                f"({key}.models.gdynet.n_states = {ks}); choose one of them or null"
+            )
         if icfg["order"]["min_bonds"] > icfg["order"]["n_neighbors"]:
-            out.append(f"{key}.interface.order.min_bonds: {icfg['order']['min_bonds']} bonds of "
-                       f"{icfg['order']['n_neighbors']} neighbours can never be crystalline; use "
-                       "at most n_neighbors (diamond q3: 3 of 4, FCC q6: 7 of 12)")
+            out.append(
+                f"{key}.interface.order.min_bonds: {icfg['order']['min_bonds']} bonds of "
+                f"{icfg['order']['n_neighbors']} neighbours can never be crystalline; use "
+                "at most n_neighbors (diamond q3: 3 of 4, FCC q6: 7 of 12)"
+            )
     names = trajectory_names(system)
     if len(set(names)) != len(names):
-        out.append(f"{key}: the trajectory file names {names} repeat; each trajectory becomes a "
-                   "segment named after its file, so rename the files")
+        out.append(
+            f"{key}: the trajectory file names {names} repeat; each trajectory becomes a "
+            "segment named after its file, so rename the files"
+        )
 
     lay = layout(system)
     dt = frame_interval(system, lay)
@@ -476,35 +501,46 @@ def _problems(system):
     lags = {}
     if dt is not None:
         for model, mcfg in cfg["models"].items():
-            lags[model] = [check(f"models.{model}.lags_ps", gd_splits.to_frames, t, dt)
-                           for t in mcfg["lags_ps"]]
-        grid = [check("koopman.lags_ps", gd_splits.to_frames, t, dt, "Koopman lag time")
-                for t in cfg["koopman"]["lags_ps"]]
+            lags[model] = [
+                check(f"models.{model}.lags_ps", gd_splits.to_frames, t, dt) for t in mcfg["lags_ps"]
+            ]
+        grid = [
+            check("koopman.lags_ps", gd_splits.to_frames, t, dt, "Koopman lag time")
+            for t in cfg["koopman"]["lags_ps"]
+        ]
 
     # τ* override: one of the trained lags
     for model, mcfg in cfg["models"].items():
         tau = tau_star_override(system, model)
         if tau is not None and not any(math.isclose(tau, t) for t in mcfg["lags_ps"]):
-            out.append(f"{key}.koopman.tau_star_ps: {tau:g} ps was never trained for {model} "
-                       f"(models.{model}.lags_ps = {mcfg['lags_ps']}); choose one of them or null")
+            out.append(
+                f"{key}.koopman.tau_star_ps: {tau:g} ps was never trained for {model} "
+                f"(models.{model}.lags_ps = {mcfg['lags_ps']}); choose one of them or null"
+            )
 
     # confidence intervals
     ci, groups = cfg["koopman"]["ci_scheme"], cfg["koopman"]["ci_groups"]
     if ci == "segments" and n_test < 2:
-        out.append(f"{key}.koopman.ci_scheme: 'segments' makes one confidence group per test "
-                   f"trajectory, but the test split has {n_test}; give at least two trajectories "
-                   "or use time_chunks (or target_subsets)")
+        out.append(
+            f"{key}.koopman.ci_scheme: 'segments' makes one confidence group per test "
+            f"trajectory, but the test split has {n_test}; give at least two trajectories "
+            "or use time_chunks (or target_subsets)"
+        )
     if ci == "target_subsets" and lay.n_targets is not None and lay.n_targets < groups:
-        out.append(f"{key}.koopman.ci_groups: {groups} target subsets need at least {groups} "
-                   f"targets, the system has {lay.n_targets}; use fewer groups or time_chunks")
+        out.append(
+            f"{key}.koopman.ci_groups: {groups} target subsets need at least {groups} "
+            f"targets, the system has {lay.n_targets}; use fewer groups or time_chunks"
+        )
 
     # splits, and lags against them
     if mode == "trajectory":
         for part in ("train", "val", "test"):
             unknown = [n for n in split.get(part) or [] if n not in names]
             if unknown:
-                out.append(f"{key}.split.{part}: {unknown} are not trajectories of this system; "
-                           f"its trajectories are {names}")
+                out.append(
+                    f"{key}.split.{part}: {unknown} are not trajectories of this system; "
+                    f"its trajectories are {names}"
+                )
     if lay.n_frames is not None and dt is not None:
         starts = [0]
         for n in lay.n_frames:
@@ -517,20 +553,34 @@ def _problems(system):
                     if lag is None:
                         continue
                     for part in ("train", "val"):
-                        check(f"models.{model}.lags_ps", gd_splits.check_lag, ranges[part], lag,
-                              part, dt)
-                    check("koopman.ck_steps", gd_splits.check_lag, ranges["test"],
-                          lag * cfg["koopman"]["ck_steps"], "test", dt,
-                          f"CK horizon ({t:g} ps x ck_steps {cfg['koopman']['ck_steps']})")
+                        check(f"models.{model}.lags_ps", gd_splits.check_lag, ranges[part], lag, part, dt)
+                    check(
+                        "koopman.ck_steps",
+                        gd_splits.check_lag,
+                        ranges["test"],
+                        lag * cfg["koopman"]["ck_steps"],
+                        "test",
+                        dt,
+                        f"CK horizon ({t:g} ps x ck_steps {cfg['koopman']['ck_steps']})",
+                    )
             for t, lag in zip(cfg["koopman"]["lags_ps"], grid):
                 if lag is not None:
-                    check("koopman.lags_ps", gd_splits.check_lag, ranges["test"], lag, "test", dt,
-                          "Koopman lag time")
+                    check(
+                        "koopman.lags_ps",
+                        gd_splits.check_lag,
+                        ranges["test"],
+                        lag,
+                        "test",
+                        dt,
+                        "Koopman lag time",
+                    )
             if ci == "time_chunks":
                 short = min(b - a for a, b in ranges["test"])
                 if short < groups:
-                    out.append(f"{key}.koopman.ci_groups: a test range of {short} frames cannot "
-                               f"be cut into {groups} time chunks; use fewer groups")
+                    out.append(
+                        f"{key}.koopman.ci_groups: a test range of {short} frames cannot "
+                        f"be cut into {groups} time chunks; use fewer groups"
+                    )
 
     # graphs: the M-th neighbour must lie inside the edge features' range
     if lay.n_atoms is not None and lay.volume_A3:
@@ -538,17 +588,24 @@ def _problems(system):
         r_m = (3 * (m + 1) * lay.volume_A3 / (4 * math.pi * lay.n_atoms)) ** (1 / 3)
         if r_m > radius:
             m_max = int(4 / 3 * math.pi * radius**3 * lay.n_atoms / lay.volume_A3) - 1
-            out.append(f"{key}.graph.n_neighbors: the {m}-th neighbour lies about {r_m:.1f} Å "
-                       f"away at this system's density ({lay.n_atoms} atoms in "
-                       f"{lay.volume_A3:.0f} Å^3), beyond graph.radius_A = {radius:g} Å, where "
-                       f"the edge features (Eq. 7) vanish; use n_neighbors <= ~{max(m_max, 1)} "
-                       "or a larger radius_A")
+            out.append(
+                f"{key}.graph.n_neighbors: the {m}-th neighbour lies about {r_m:.1f} Å "
+                f"away at this system's density ({lay.n_atoms} atoms in "
+                f"{lay.volume_A3:.0f} Å^3), beyond graph.radius_A = {radius:g} Å, where "
+                f"the edge features (Eq. 7) vanish; use n_neighbors <= ~{max(m_max, 1)} "
+                "or a larger radius_A"
+            )
         # memory: even the smallest useful training step must fit the budget
         train = config["training"]
         if "gdynet" in cfg["models"] and lay.n_targets:
             g = train["gdynet"]
-            step = 2 * gd_memory.smallest_step(lay.n_targets) * gd_memory.gdynet_bytes_per_frame(
-                lay.n_atoms, m, g["atom_fea_len"], g["n_conv"], round(radius / 0.2) + 1, train=True)
+            step = (
+                2
+                * gd_memory.smallest_step(lay.n_targets)
+                * gd_memory.gdynet_bytes_per_frame(
+                    lay.n_atoms, m, g["atom_fea_len"], g["n_conv"], round(radius / 0.2) + 1, train=True
+                )
+            )
             budget = train["memory_budget_gb"] * 2**30
             if step > budget:
                 out.append(
@@ -556,7 +613,8 @@ def _problems(system):
                     f"({lay.n_atoms} atoms x {m} neighbours, atom_fea_len {g['atom_fea_len']}, "
                     f"n_conv {g['n_conv']}), more than training.memory_budget_gb = "
                     f"{train['memory_budget_gb']:g}; raise it (on a GPU: its memory), or lower "
-                    f"{key}.graph.n_neighbors, training.gdynet.atom_fea_len or n_conv")
+                    f"{key}.graph.n_neighbors, training.gdynet.atom_fea_len or n_conv"
+                )
     return out
 
 
@@ -564,8 +622,14 @@ def check_systems():
     """Stop before the first job if any system's config is inconsistent (all problems at once)."""
     problems = list(dict.fromkeys(p for system in SYSTEMS for p in _problems(system)))
     if problems:
-        raise WorkflowError("config: " + ("\n  ".join(["the configuration has problems:"] + problems)
-                                          if len(problems) > 1 else problems[0]))
+        raise WorkflowError(
+            "config: "
+            + (
+                "\n  ".join(["the configuration has problems:"] + problems)
+                if len(problems) > 1
+                else problems[0]
+            )
+        )
 
 
 # ------------------------------------------------------------------------ resources
@@ -611,6 +675,8 @@ def train_runtime(wildcards, attempt):
 def predict_runtime(wildcards, attempt):
     train, graph = config["training"], SYSTEMS[wildcards.system]["graph"]
     atoms, n_frames = system_size(wildcards.system)
-    work = n_frames * atoms * graph["n_neighbors"] * train["gdynet"]["n_conv"] * train["gdynet"]["atom_fea_len"]
+    work = (
+        n_frames * atoms * graph["n_neighbors"] * train["gdynet"]["n_conv"] * train["gdynet"]["atom_fea_len"]
+    )
     rate = 1e10 if train["gpus"] else 2e8
     return attempt * (10 + math.ceil(work / rate / 60))

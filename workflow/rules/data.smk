@@ -8,16 +8,16 @@ rule simulate_toy:
         "logs/{system}/simulate.log",
     benchmark:
         "logs/{system}/benchmark/simulate.tsv"
-    params:
-        simulate=lambda w: simulate_args(w.system),
-        frame_interval_ps=system_cfg("frame_interval_ps"),
     wildcard_constraints:
         system=simulated("toy"),
+    conda:
+        "../../envs/lammps.yaml"
     threads: 1
     resources:
         runtime=60,
-    conda:
-        "../../envs/lammps.yaml"
+    params:
+        simulate=lambda w: simulate_args(w.system),
+        frame_interval_ps=system_cfg("frame_interval_ps"),
     script:
         "../scripts/simulate_toy.py"
 
@@ -27,15 +27,15 @@ rule download:
         "resources/{system}/verified/{name}",
     log:
         "logs/{system}/download/{name}.log",
-    params:
-        download=system_cfg("download"),
-        manual_path="resources/{system}/download/{name}",  # a copy placed by hand
-        listing_path="resources/materialscloud-files.json",  # the saved file listing, if any
     wildcard_constraints:
         name=r"[^/]+\.npz",
     localrule: True  # compute nodes of clusters are often offline
     conda:
         "../../envs/analysis.yaml"
+    params:
+        download=system_cfg("download"),
+        manual_path="resources/{system}/download/{name}",  # a copy placed by hand
+        listing_path="resources/materialscloud-files.json",  # the saved file listing, if any
     script:
         "../scripts/download.py"
 
@@ -48,11 +48,11 @@ rule import_trajectory:
         "resources/{system}/imported/{name}.npz",
     log:
         "logs/{system}/import/{name}.log",
+    conda:
+        "../../envs/analysis.yaml"
     params:
         options=system_cfg("import"),
         frame_interval_ps=system_cfg("frame_interval_ps"),
-    conda:
-        "../../envs/analysis.yaml"
     script:
         "../scripts/import_mdtraj.py"
 
@@ -65,11 +65,11 @@ rule prepare_frames:
         frames(),
     log:
         "logs/{system}/prepare_frames.log",
+    conda:
+        "../../envs/analysis.yaml"
     params:
         frame_interval_ps=lambda w: SYSTEMS[w.system].get("frame_interval_ps"),
         trajectory_ns=lambda w: SYSTEMS[w.system].get("trajectory_ns"),
-    conda:
-        "../../envs/analysis.yaml"
     script:
         "../scripts/prepare_frames.py"
 
@@ -81,9 +81,9 @@ rule split:
         "results/{system}/splits.json",
     log:
         "logs/{system}/split.log",
-    params:
-        split=system_cfg("split"),
     conda:
         "../../envs/analysis.yaml"
+    params:
+        split=system_cfg("split"),
     script:
         "../scripts/split.py"

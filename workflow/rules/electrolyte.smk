@@ -23,9 +23,7 @@ rule simulate_electrolyte:
     resources:
         runtime=60,
     params:
-        simulate=lambda w: {
-            k: v for k, v in simulate_args(w.system).items() if k != "seeds"
-        },
+        simulate=lambda w: {k: v for k, v in simulate_args(w.system).items() if k != "seeds"},
         seed=electrolyte_seed,  # adding a seed runs one more job and reruns no other
         frame_interval_ps=system_cfg("frame_interval_ps"),
     script:

@@ -10,13 +10,13 @@ rule featurize:
         "logs/{system}/featurize.log",
     benchmark:
         "logs/{system}/benchmark/featurize.tsv"
-    params:
-        graph=system_cfg("graph"),
+    conda:
+        "../../envs/analysis.yaml"
     threads: 2
     resources:
         mem_mb=4000,
         runtime=featurize_runtime,
-    conda:
-        "../../envs/analysis.yaml"
+    params:
+        graph=system_cfg("graph"),
     script:
         "../scripts/featurize.py"

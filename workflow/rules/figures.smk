@@ -9,10 +9,10 @@ rule fig2b_timescales:
         figure("fig2b_timescales", "fig2b"),
     log:
         "logs/{system}/figures/fig2b.log",
-    params:
-        files=tau_star_files("timescales.csv"),
     conda:
         "../../envs/plots.yaml"
+    params:
+        files=tau_star_files("timescales.csv"),
     script:
         "../scripts/fig2b_timescales.py"
 
@@ -26,10 +26,10 @@ rule fig2c_states:
         figure("fig2c_states", "fig2c"),
     log:
         "logs/{system}/figures/fig2c.log",
-    params:
-        files=tau_star_files("chi_test.npy", models=[("gdynet", 2)]),
     conda:
         "../../envs/plots.yaml"
+    params:
+        files=tau_star_files("chi_test.npy", models=[("gdynet", 2)]),
     script:
         "../scripts/fig2c_states.py"
 
@@ -42,10 +42,10 @@ rule fig2d_ck:
         figure("fig2d_ck", "fig2d"),
     log:
         "logs/{system}/figures/fig2d.log",
-    params:
-        files=tau_star_files("ck_test.csv"),
     conda:
         "../../envs/plots.yaml"
+    params:
+        files=tau_star_files("ck_test.csv"),
     script:
         "../scripts/fig2d_ck.py"
 
@@ -57,9 +57,9 @@ rule supp_fig1:
         figure("supp_fig1_vampnet8_timescales", "supp_fig1"),
     log:
         "logs/{system}/figures/supp_fig1.log",
-    params:
-        files=tau_star_files("timescales.csv", models=[("vampnet", 8)]),
     conda:
         "../../envs/plots.yaml"
+    params:
+        files=tau_star_files("timescales.csv", models=[("vampnet", 8)]),
     script:
         "../scripts/supp_fig1.py"

@@ -185,9 +185,7 @@ rule supp_fig2b_order_by_state:
 
 rule validate_interface:
     input:
-        chi=lambda w: by_lag(
-            w.system, "gdynet", interface_models(w.system)[1], "chi_test.npy"
-        ).values(),
+        chi=lambda w: by_lag(w.system, "gdynet", interface_models(w.system)[1], "chi_test.npy").values(),
         tau_star=lambda w: f"results/{w.system}/gdynet/k{interface_models(w.system)[1]}/tau_star.json",
         observables=f"{INTERFACE}/observables.npz",
         targets=f"{INTERFACE}/targets.json",
@@ -207,9 +205,7 @@ rule validate_interface:
     conda:
         "../../envs/analysis.yaml"
     params:
-        chi=lambda w: by_lag(
-            w.system, "gdynet", interface_models(w.system)[1], "chi_test.npy"
-        ),
+        chi=lambda w: by_lag(w.system, "gdynet", interface_models(w.system)[1], "chi_test.npy"),
         n_states=lambda w: interface_models(w.system)[1],
         persistence_ps=system_cfg("interface", "persistence_ps"),
         bin_A=system_cfg("interface", "profile_bin_A"),

@@ -30,12 +30,12 @@ rule validate_toy:
         ),
     log:
         "logs/{system}/analysis/validate.log",
-    params:
-        chi=lambda w: by_lag(w.system, "gdynet", 2, "chi_test.npy"),
     wildcard_constraints:
         system=analysed("toy"),  # other analyses write their own validation.json
     conda:
         "../../envs/analysis.yaml"
+    params:
+        chi=lambda w: by_lag(w.system, "gdynet", 2, "chi_test.npy"),
     script:
         "../scripts/validate_toy.py"
 

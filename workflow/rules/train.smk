@@ -14,18 +14,18 @@ rule train:
         "logs/{system}/train/{model}_k{k}_tau{tau}ps.log",
     benchmark:
         "logs/{system}/benchmark/train/{model}_k{k}_tau{tau}ps.tsv"
-    params:
-        model=model_args,
-        train=train_args,
-        checkpoint=lambda w: CHECKPOINT.format(**w),
+    conda:
+        TORCH_ENV
     threads: config["training"]["threads"]
     resources:
         gpu=config["training"]["gpus"],
         nodes=config["training"]["nodes"],
         mem_mb=model_mem_mb,
         runtime=train_runtime,
-    conda:
-        TORCH_ENV
+    params:
+        model=model_args,
+        train=train_args,
+        checkpoint=lambda w: CHECKPOINT.format(**w),
     script:
         "../scripts/train.py"
 
@@ -39,12 +39,12 @@ rule predict:
         chi=f"{MODEL_DIR}/chi_test.npy",
     log:
         "logs/{system}/predict/{model}_k{k}_tau{tau}ps.log",
+    conda:
+        TORCH_ENV
     threads: config["training"]["threads"]
     resources:
         gpu=min(config["training"]["gpus"], 1),  # prediction runs on one device
         mem_mb=model_mem_mb,
         runtime=predict_runtime,
-    conda:
-        TORCH_ENV
     script:
         "../scripts/predict.py"
