@@ -6,7 +6,6 @@ from gdynet import io, logs
 from gdynet.analysis import interface
 from gdynet.data import splits
 from gdynet.systems.interface import validation
-from gdynet.learn import simplex
 
 system = snakemake.wildcards.system
 log = logs.to_file(snakemake.log[0], f"validate_interface {system}")
@@ -17,7 +16,7 @@ dt = io.load_json(snakemake.input.meta)["frame_interval_ps"]
 selection = interface.TargetSelection.from_dict(io.load_json(snakemake.input.targets))
 with np.load(snakemake.input.observables) as f:
     obs = interface.TargetObservables.from_arrays(f)
-chi = simplex.probabilities(np.load(p.chi[tau_star]))
+chi = np.load(p.chi[tau_star])  # unclipped: its K(τ*) is that of timescales.csv
 lengths = [b - a for a, b in test]
 persistence = max(1, round(p.persistence_ps / dt))
 lag = splits.to_frames(tau_star, dt)

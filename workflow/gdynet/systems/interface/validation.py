@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from gdynet.analysis import interface, koopman
+from gdynet.learn import simplex
 
 # The learned states pass when, grouped solid-like / liquid-like, they agree with the
 # order-parameter labels on at least this balanced share of the test atom-frames.
@@ -23,7 +24,8 @@ def validate(chi_pieces, observables, interfaces: interface.Interfaces, lag: int
              min_frames: int = 1, bin_A: float = 0.5) -> dict:
     """All interface checks of one trained model at lag τ (validation.json).
 
-    chi_pieces: list of (F_s, n, k) test-set state probabilities, one per contiguous piece.
+    chi_pieces: list of (F_s, n, k) test-set state weights (the simplex map's, entries may lie
+        slightly outside [0, 1]), one per contiguous piece.
     observables: matching list of `interface.TargetObservables` (the same frames and
         targets).
     interfaces: the slab (`TargetSelection.interfaces`); lag: τ in frames; lag_ps: τ in ps.
@@ -50,7 +52,9 @@ def validate(chi_pieces, observables, interfaces: interface.Interfaces, lag: int
             raise ValueError(f"test piece {i}: chi has atom-frames {c.shape[:-1]} but the "
                              f"observables {o.solid.shape}; use the same frames and targets")
     solid = [interface.persistent_labels(o.solid, min_frames).astype(bool) for o in observables]
-    chi_all = np.concatenate([c.reshape(-1, c.shape[-1]) for c in chi_pieces])
+    # state-resolved averages weigh by probabilities; the Koopman timescale takes χ as it is,
+    # so that it is the timescale of timescales.csv (clipping is not a similarity map)
+    chi_all = simplex.probabilities(np.concatenate([c.reshape(-1, c.shape[-1]) for c in chi_pieces]))
     solid_all = np.concatenate([s.ravel() for s in solid])
     depth_all = np.concatenate([o.depth_A.ravel() for o in observables])
     order_all = np.concatenate([o.order.ravel() for o in observables])
