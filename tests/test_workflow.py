@@ -67,6 +67,7 @@ def test_report_holds_the_figures(finished_run):
     snakemake(finished_run, "--report", "report.html")
     html = (finished_run / "report.html").read_text(errors="replace")
     assert "fig2b_timescales.png" in html and "validation.json" in html
+    assert "config.json" in html and "summary.csv" in html  # the run's config and the tables
 
 
 def test_second_run_does_nothing(finished_run):
