@@ -17,7 +17,7 @@ p = snakemake.params
 frames = store.open_frames(Path(snakemake.input[0]).parent)
 selection = interface.TargetSelection.from_dict(io.load_json(snakemake.input.targets))
 tau_star = io.load_json(snakemake.input.tau_star)["tau_star_ps"]
-chi = simplex.probabilities(np.load(p.chi[tau_star]))
+chi = np.load(p.chi[tau_star], mmap_mode="r")  # one frame is drawn
 test = splits.frames_of(io.load_json(snakemake.input.splits)["test"])
 if p.frame >= len(test):
     raise ValueError(f"systems.{w.system}.interface.cross_section_frame: {p.frame} is beyond the "
@@ -26,7 +26,7 @@ names = pd.read_csv(snakemake.input.states).sort_values("state")["name"].tolist(
 coords, lattice = np.asarray(frames.coords[test[p.frame]]), np.asarray(frames.lattices[test[p.frame]])
 slab = selection.interfaces
 cut = interface.cross_section(coords, lattice, selection.index, slab, p.thickness_A)
-table = interface.cross_section_table(cut, selection.index, chi=np.asarray(chi[p.frame]))
+table = interface.cross_section_table(cut, selection.index, chi=simplex.probabilities(chi[p.frame]))
 rest = np.setdiff1d(np.arange(len(frames.atom_types)), selection.index)
 others = interface.cross_section_table(interface.cross_section(coords, lattice, rest, slab, p.thickness_A), rest)
 log.info("frame %d (test frame %d): %d targets and %d other atoms in a %.1f Å slice",
