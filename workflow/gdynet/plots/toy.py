@@ -15,8 +15,9 @@ def state_map(positions_A: np.ndarray, p_state0: np.ndarray, lattice_A: float,
     positions_A: (P, 3) Å in [0, a); p_state0: (P,); sulfur_A: (S, 3) Å lattice sites.
     """
     style()
-    fig = plt.figure(figsize=(5.5, 4.8))
+    fig = plt.figure(figsize=(6.2, 4.8))
     ax = fig.add_subplot(projection="3d")
+    ax.set_box_aspect((1, 1, 1), zoom=0.85)  # room for the axis labels inside the figure
     sc = ax.scatter(*positions_A.T, c=p_state0, cmap="coolwarm", vmin=0, vmax=1, s=2,
                     alpha=0.6, linewidths=0)
     if sulfur_A is not None:
@@ -30,9 +31,10 @@ def state_map(positions_A: np.ndarray, p_state0: np.ndarray, lattice_A: float,
         ax.plot(*zip(s, e), color="0.4", lw=0.8)
     ax.set_xlabel("x (Å)")
     ax.set_ylabel("y (Å)")
-    ax.set_zlabel("z (Å)")
-    fig.colorbar(sc, ax=ax, shrink=0.7, label="P(state 0)")
-    fig.tight_layout()
+    ax.set_zlabel("z (Å)", labelpad=6)
+    # the colour bar well right of the axes, so it cannot hide the z label
+    bar = fig.colorbar(sc, ax=ax, shrink=0.65, pad=0.1, label="P(state 0)")
+    bar.solids.set_alpha(1)  # the bar shows the colours, not the points' transparency
     return fig
 
 
