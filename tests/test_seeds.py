@@ -59,3 +59,18 @@ def test_summary_rows_flag_the_warnings_and_carry_the_spread():
     rows = seeds.summary_rows(metrics([1.5, 1.8, 1.8]), 2, many).set_index("quantity")["value"]
     assert rows["learned_nothing"] == 0 and rows["not_converged"] == 0 and rows["seeds"] == 2
     assert rows["seed_spread_timescale"] == 2.0 and rows["seed_spread_val_vamp2"] == 0.3
+
+
+def test_a_low_score_at_a_lag_long_against_the_learned_timescale_is_not_called_nothing():
+    # the electrolyte analog at τ = 60 ps: VAMP-2 1.088 of 4, slowest process 42.6 ps
+    low = metrics([1.06, 1.088, 1.085])
+    said = seeds.warnings(low, 4, timescale_ps=42.6, lag_ps=60.0)
+    assert not any("learned nothing" in w for w in said)
+    assert any("lag is long" in w and "0.24" in w for w in said)  # exp(-60/42.6) = 0.245
+    # noise-level timescales, or none known, still mean nothing was learned
+    assert any("learned nothing" in w for w in seeds.warnings(low, 4, timescale_ps=10.0, lag_ps=60.0))
+    assert any("learned nothing" in w for w in seeds.warnings(low, 4))
+    table = pd.DataFrame({"seed": [0], "val_vamp2": [1.088], "timescale_ps": [42.6], "chosen": [True]})
+    rows = seeds.summary_rows(low, 4, table, 60.0).set_index("quantity")["value"]
+    assert rows["learned_nothing"] == 0
+    assert seeds.summary_rows(low, 4, table).set_index("quantity")["value"]["learned_nothing"] == 1

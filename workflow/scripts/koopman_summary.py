@@ -18,14 +18,16 @@ table = koopman.summary_table(
     pd.read_csv(p.metrics[tau]),
 )
 metrics = pd.read_csv(p.metrics[tau])
-for message in seeds.warnings(metrics, int(w.k)):
+seed_table = pd.read_csv(p.seeds[tau])
+for message in seeds.warnings(metrics, int(w.k), timescale_ps=seeds.chosen_timescale(seed_table),
+                              lag_ps=float(tau)):
     log.warning("WARNING model at τ* = %g ps: %s", tau, message)
 pops = table[table.quantity == "population"]
 if ((pops.value < -1) | (pops.value > 101)).any():  # the states' clusters overlap
     log.warning("WARNING populations %s %% lie outside [0, 100] by more than 1 %%: the learned "
                 "states are not separated (see the training warnings); train longer or with "
                 "fewer states", pops.value.round(2).tolist())
-table = pd.concat([table, seeds.summary_rows(metrics, int(w.k), pd.read_csv(p.seeds[tau]))],
+table = pd.concat([table, seeds.summary_rows(metrics, int(w.k), seed_table, float(tau))],
                   ignore_index=True)
 log.info("summary at τ* = %g ps:\n%s", tau, table.to_string(index=False))
 with io.atomic_path(snakemake.output[0]) as tmp:

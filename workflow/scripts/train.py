@@ -69,7 +69,8 @@ if rank == 0:
     trained = runs[chosen]
     log.info("seeds (validation frames):\n%s",
              seeds.table(results, chosen).to_string(index=False))
-    for message in seeds.warnings(trained.metrics, int(w.k)):
+    for message in seeds.warnings(trained.metrics, int(w.k), timescale_ps=results[chosen].timescale_ps,
+                                  lag_ps=float(w.tau)):
         log.warning("WARNING %s %s k%s tau%sps: %s", w.system, w.model, w.k, w.tau, message)
         print(f"WARNING {w.system} {w.model} k{w.k} tau{w.tau}ps: {message}", file=sys.__stderr__)
     training.save_model(snakemake.output.model, trained)

@@ -72,13 +72,20 @@ def table(results: list[SeedResult], chosen: int) -> pd.DataFrame:
     return df
 
 
-def warnings(metrics: pd.DataFrame, n_states: int, *, nothing_tol: float = 0.05,
-             rising_tol: float = 0.01) -> list[str]:
+def warnings(metrics: pd.DataFrame, n_states: int, *, timescale_ps: float = float("nan"),
+             lag_ps: float = float("nan"), nothing_tol: float = 0.05, rising_tol: float = 0.01,
+             resolved: float = 2.0) -> list[str]:
     """What is wrong with a training run, in words (empty if nothing).
 
-    metrics: per-epoch table (epoch, val_vamp2); n_states: k.
+    metrics: per-epoch table (epoch, val_vamp2); n_states: k; timescale_ps: the slowest
+    implied timescale of the model on the validation frames at its lag lag_ps (NaN if
+    unknown).
     - learned nothing: the best validation VAMP-2 is within nothing_tol · (k − 1) of 1,
-      its value for constant outputs;
+      its value for constant outputs, and no slow process is resolved. A score near 1 is
+      also what a good model gets at a lag long against the timescales: VAMP-2 − 1 is the
+      sum of the squared singular values, ~exp(−2τ/t_i), already below 0.05 for t = τ/1.5.
+      So a model whose slowest process has t ≥ τ / resolved (exp(−τ/t) ≥ e^−2 ≈ 0.14, well
+      above the ~1/√n that noise gives n validation pairs) gets a note on the lag instead;
     - not converged: the last epoch is the best and gained more than rising_tol of the
       learned score (best − 1) over every earlier epoch: the score is still rising.
     """
@@ -88,9 +95,16 @@ def warnings(metrics: pd.DataFrame, n_states: int, *, nothing_tol: float = 0.05,
         return ["no epochs were trained"]
     top = float(np.nanmax(val))
     if top - 1 < nothing_tol * max(n_states - 1, 1):
-        out.append(f"the model learned nothing: its best validation VAMP-2 is {top:.3f}, and "
-                   f"{n_states} constant outputs score 1 (at most {n_states}); train longer, "
-                   "with a higher learning rate, or check that the targets move at this lag")
+        if np.isfinite(timescale_ps) and np.isfinite(lag_ps) and timescale_ps * resolved >= lag_ps:
+            out.append(f"validation VAMP-2 is only {top:.3f} (1 for constant outputs, at most "
+                       f"{n_states}), but the slowest learned process (t = {timescale_ps:.3g} ps) "
+                       f"has decayed to exp(-τ/t) = {np.exp(-lag_ps / timescale_ps):.2f} at "
+                       f"τ = {lag_ps:g} ps, so the score cannot be much higher: the lag is long "
+                       "against the dynamics; shorter lags resolve more")
+        else:
+            out.append(f"the model learned nothing: its best validation VAMP-2 is {top:.3f}, and "
+                       f"{n_states} constant outputs score 1 (at most {n_states}); train longer, "
+                       "with a higher learning rate, or check that the targets move at this lag")
     if val.size >= 2 and val[-1] >= top and val[-1] - np.max(val[:-1]) > rising_tol * max(top - 1, 1e-9):
         out.append(f"training has not converged: validation VAMP-2 rose from "
                    f"{np.max(val[:-1]):.4f} to {val[-1]:.4f} in the last epoch; raise "
@@ -98,11 +112,13 @@ def warnings(metrics: pd.DataFrame, n_states: int, *, nothing_tol: float = 0.05,
     return out
 
 
-def summary_rows(metrics: pd.DataFrame, n_states: int, seed_table: pd.DataFrame) -> pd.DataFrame:
+def summary_rows(metrics: pd.DataFrame, n_states: int, seed_table: pd.DataFrame,
+                 lag_ps: float = float("nan")) -> pd.DataFrame:
     """Rows for summary.csv (columns of `koopman.summary_table`): learned_nothing and
-    not_converged (1 = `warnings` says so), the number of seeds, and with several seeds
-    their spread (max − min) of the slowest timescale (ps) and of the validation VAMP-2."""
-    flags = warnings(metrics, n_states)
+    not_converged (1 = `warnings` says so, with the chosen seed's validation timescale
+    and the lag lag_ps), the number of seeds, and with several seeds their spread
+    (max − min) of the slowest timescale (ps) and of the validation VAMP-2."""
+    flags = warnings(metrics, n_states, timescale_ps=chosen_timescale(seed_table), lag_ps=lag_ps)
     spread = seed_table[seed_table["seed"].astype(str) == "spread"]
     rows = [("learned_nothing", 0, float(any("learned nothing" in m for m in flags)), ""),
             ("not_converged", 0, float(any("not converged" in m for m in flags)), ""),
@@ -112,3 +128,12 @@ def summary_rows(metrics: pd.DataFrame, n_states: int, seed_table: pd.DataFrame)
                  ("seed_spread_val_vamp2", 0, float(spread["val_vamp2"].iloc[0]), "")]
     return pd.DataFrame([(q, i, v, np.nan, np.nan, u) for q, i, v, u in rows],
                         columns=["quantity", "index", "value", "ci_low", "ci_high", "unit"])
+
+
+def chosen_timescale(seed_table: pd.DataFrame) -> float:
+    """The chosen seed's slowest validation timescale (ps) in a `table` (or its CSV), NaN
+    if the table has none."""
+    if "chosen" not in seed_table or "timescale_ps" not in seed_table:
+        return float("nan")
+    chosen = seed_table[seed_table["chosen"].astype(str) == "True"]
+    return float(chosen["timescale_ps"].iloc[0]) if len(chosen) else float("nan")
