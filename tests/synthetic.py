@@ -46,3 +46,62 @@ def write_hopping_traj(path, n_frames=400, n_targets=4, n_host=12, seed=0):
              atom_types=np.array([3] * n_targets + [16] * n_host),
              target_index=np.arange(n_targets))
     return path, states
+
+
+# A filled lattice with a few two-state hoppers (issue 8): 216 atoms of a 6 x 6 x 6 simple
+# cubic lattice, a = 3 Å. A sublattice of period 3 a holds 8 Li, the rest is S; 5 of the Li
+# are targets that sit on their site (state 0) or displaced `shift` a toward the +x face
+# (state 1), each by its own two-state Markov chain; the other 3 Li never move. All 8 Li
+# have the same static surroundings: targets that differed in them (say, in the number of
+# Li within the three convolutions' reach) would give the network a time-independent
+# difference between targets, which VAMP-2 scores as an infinitely slow process (seen:
+# VAMP-2 1.98 > 1 + λ² = 1.81, "timescale" 200-1000 ps, with 5 Li on a diagonal).
+HOPPER_A = 3.0  # lattice constant, Å
+HOPPER_CELLS = 6
+HOPPER_LI = [(i, j, k) for i in (0, 3) for j in (0, 3) for k in (0, 3)]  # lattice sites of the 8 Li
+HOPPER_TARGETS = 5  # the first 5 Li of HOPPER_LI hop
+HOPPER_SHIFT = 0.15  # displacement of state 1, in units of a (0.45 Å; thermal noise 0.1 Å)
+HOPPER_DT_PS = 0.1
+HOPPER_T2_PS = 19.5  # analytic implied timescale
+HOPPER_P = HOPPER_Q = 0.5 * (1 - np.exp(-HOPPER_DT_PS / HOPPER_T2_PS))  # 0 -> 1, 1 -> 0 per frame
+
+
+def hopper_max_vamp2(lag_ps):
+    """VAMP-2 of the hidden two states at lag τ: 1 + λ², λ = exp(-τ / t2)."""
+    return 1.0 + np.exp(-2.0 * lag_ps / HOPPER_T2_PS)
+
+
+def hopper_frames(n_frames, seed=0, noise_A=0.1, shift=HOPPER_SHIFT):
+    """Coordinates (F, 216, 3) Å, lattices (F, 3, 3), atom types (216,), target
+    indices (5,) and hidden states (F, 5) of the hopper lattice (independent stationary
+    chains with t2 = HOPPER_T2_PS at HOPPER_DT_PS per frame); every atom carries
+    `noise_A` of Gaussian thermal noise per coordinate."""
+    n = HOPPER_CELLS
+    grid = np.stack(np.meshgrid(np.arange(n), np.arange(n), np.arange(n), indexing="ij"), -1)
+    sites = HOPPER_A * grid.reshape(-1, 3).astype(float)
+    li = np.array([(i * n + j) * n + k for i, j, k in HOPPER_LI])
+    targets = li[:HOPPER_TARGETS]
+    rng = np.random.default_rng(seed)
+    states = np.empty((n_frames, len(targets)), dtype=np.int8)
+    states[0] = rng.random(len(targets)) < HOPPER_P / (HOPPER_P + HOPPER_Q)
+    u = rng.random((n_frames, len(targets)))
+    for t in range(1, n_frames):
+        states[t] = np.where(states[t - 1] == 0, u[t] < HOPPER_P, u[t] >= HOPPER_Q)
+    coords = np.broadcast_to(sites, (n_frames,) + sites.shape).copy()
+    coords[:, targets, 0] += shift * HOPPER_A * states
+    coords += rng.normal(0.0, noise_A, coords.shape)
+    lattices = np.broadcast_to(n * HOPPER_A * np.eye(3), (n_frames, 3, 3)).copy()
+    types = np.full(len(sites), 16)
+    types[li] = 3
+    return coords, lattices, types, targets, states
+
+
+def hopper_graphs(n_frames, seed=0, m=12, **kw):
+    """GraphFrames of the hopper (periodic M nearest neighbours), with atom types,
+    target indices and hidden states (F, 5)."""
+    from gdynet.graphs.neighbors import periodic_knn
+    from gdynet.learn.training import GraphFrames
+
+    coords, lattices, types, targets, states = hopper_frames(n_frames, seed, **kw)
+    idx, dist = periodic_knn(coords, lattices, m)
+    return GraphFrames(idx, dist), types, targets, states
